@@ -1,0 +1,1 @@
+//! ctibox board simulator.

@@ -1,0 +1,7 @@
+//! ctibox board driver: the board model, its backends, DSP, signalling,
+//! media and the real-time engine.
+//!
+//! See `docs/architecture.md` for how the parts fit together.
+
+pub mod dsp;
+pub mod hal;
