@@ -378,10 +378,9 @@ mod tests {
         assert!((rms(&u) - 16017.0).abs() < 2.0, "μ-law DMW rms {}", rms(&u));
         // Encoding a 1 kHz sine at the DMW phases (π/8 + kπ/4) gives the DMW.
         let mut enc = [0u8; 8];
-        for k in 0..8 {
+        for (k, e) in enc.iter_mut().enumerate() {
             let ph = std::f64::consts::PI / 8.0 + k as f64 * std::f64::consts::PI / 4.0;
-            let a_s = (22827.0 * ph.sin()).round() as i16;
-            enc[k] = linear_to_alaw(a_s);
+            *e = linear_to_alaw((22827.0 * ph.sin()).round() as i16);
         }
         // The DMW starts at the negative half: codes 0x34/0x21 are negative.
         let mut neg = enc;

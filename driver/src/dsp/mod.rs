@@ -4,8 +4,16 @@
 //! all channels and a small per-channel state with a streaming `rx`/`tx`.
 //! Levels are in dBm0 (see [`level`]); audio is 16-bit linear at 8 kHz.
 
+pub mod cid;
+pub mod cid_dtmf;
+pub mod dtmf;
+pub mod faxtone;
+pub mod fsk;
 pub mod g711;
 pub mod goertzel;
 pub mod level;
 pub mod noise;
+pub mod resample;
 pub mod tonegen;
+pub mod tones;
+pub mod vad;
