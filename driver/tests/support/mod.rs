@@ -11,6 +11,8 @@
 
 #![allow(dead_code)]
 
+pub mod speech;
+
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,1 @@
+//! (speech corpus generator being written)
