@@ -3,6 +3,7 @@
 //!
 //! See `docs/architecture.md` for how the parts fit together.
 
+pub mod backend;
 pub mod dsp;
 pub mod hal;
 pub mod media;

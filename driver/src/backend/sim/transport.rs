@@ -1,0 +1,164 @@
+//! Reading and writing length-prefixed frames on a byte stream, blocking
+//! ([`read_frame`]) or incrementally from a non-blocking socket
+//! ([`FrameAssembler`]). Buffers are the caller's and are reused, so the
+//! steady state does not allocate.
+
+use std::io::{self, Read};
+
+use super::wire::{LEN_BYTES, MAX_FRAME, WireError};
+
+/// Why no frame could be read.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    #[error("connection closed")]
+    Closed,
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    #[error(transparent)]
+    Wire(#[from] WireError),
+}
+
+/// Read one whole frame (type + body, without the length prefix) into `buf`.
+pub fn read_frame<R: Read>(r: &mut R, buf: &mut Vec<u8>) -> Result<(), FrameError> {
+    let mut len = [0u8; LEN_BYTES];
+    match r.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Err(FrameError::Closed),
+        Err(e) => return Err(e.into()),
+    }
+    let n = u32::from_le_bytes(len) as usize;
+    if n > MAX_FRAME {
+        return Err(WireError::TooLong(n).into());
+    }
+    if n == 0 {
+        return Err(WireError::Empty.into());
+    }
+    buf.resize(n, 0);
+    match r.read_exact(buf) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(FrameError::Closed),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Collects bytes from a non-blocking stream and hands out whole frames.
+#[derive(Debug, Default)]
+pub struct FrameAssembler {
+    buf: Vec<u8>,
+    /// Start of unconsumed data in `buf`.
+    start: usize,
+}
+
+impl FrameAssembler {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Forget any partial frame (a new connection).
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.start = 0;
+    }
+
+    /// Read what the stream has now. Returns `Ok(false)` when the peer
+    /// closed, `Ok(true)` otherwise (including when nothing was ready).
+    pub fn fill<R: Read>(&mut self, r: &mut R) -> io::Result<bool> {
+        // Compact before growing so the buffer stays about one frame long.
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            match r.read(&mut chunk) {
+                Ok(0) => return Ok(false),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The next whole frame (type + body), if one has arrived.
+    pub fn next_frame(&mut self) -> Option<Result<&[u8], WireError>> {
+        let avail = &self.buf[self.start..];
+        if avail.len() < LEN_BYTES {
+            return None;
+        }
+        let n = u32::from_le_bytes([avail[0], avail[1], avail[2], avail[3]]) as usize;
+        if n > MAX_FRAME {
+            return Some(Err(WireError::TooLong(n)));
+        }
+        if n == 0 {
+            self.start += LEN_BYTES;
+            return Some(Err(WireError::Empty));
+        }
+        if avail.len() < LEN_BYTES + n {
+            return None;
+        }
+        let s = self.start + LEN_BYTES;
+        self.start = s + n;
+        Some(Ok(&self.buf[s..s + n]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that yields its data in small pieces, then WouldBlock.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+        calls: usize,
+    }
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            self.calls += 1;
+            if self.calls % 2 == 0 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let n = self.step.min(self.data.len()).min(out.len());
+            if n == 0 {
+                return Ok(0);
+            }
+            out[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn blocking_read_frames() {
+        let data = [2, 0, 0, 0, 7, 8, 1, 0, 0, 0, 9];
+        let mut r = &data[..];
+        let mut buf = Vec::new();
+        read_frame(&mut r, &mut buf).unwrap();
+        assert_eq!(buf, [7, 8]);
+        read_frame(&mut r, &mut buf).unwrap();
+        assert_eq!(buf, [9]);
+        assert!(matches!(read_frame(&mut r, &mut buf), Err(FrameError::Closed)));
+        let huge = [0xFF, 0xFF, 0xFF, 0x7F];
+        assert!(matches!(read_frame(&mut &huge[..], &mut buf), Err(FrameError::Wire(WireError::TooLong(_)))));
+        let cut = [5, 0, 0, 0, 1];
+        assert!(matches!(read_frame(&mut &cut[..], &mut buf), Err(FrameError::Closed)));
+    }
+
+    #[test]
+    fn assembler_joins_pieces() {
+        let data = [3, 0, 0, 0, 1, 2, 3, 2, 0, 0, 0, 4, 5];
+        let mut t = Trickle { data: &data, step: 2, calls: 0 };
+        let mut a = FrameAssembler::new();
+        let mut frames = Vec::new();
+        for _ in 0..40 {
+            if !a.fill(&mut t).unwrap() {
+                break;
+            }
+            while let Some(f) = a.next_frame() {
+                frames.push(f.unwrap().to_vec());
+            }
+        }
+        assert_eq!(frames, vec![vec![1, 2, 3], vec![4, 5]]);
+    }
+}
