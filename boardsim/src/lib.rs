@@ -1,7 +1,9 @@
 //! ctibox board simulator: simulated voice boards and the world behind them.
 //!
 //! - [`board`]: the [`SimWorld`] trait and the in-process board.
+//! - [`server`]: serving a world over a Unix socket, fast or real time.
 
 pub mod board;
+pub mod server;
 
 pub use board::{InProcessBoard, SimWorld, fill_idle};

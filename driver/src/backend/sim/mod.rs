@@ -61,11 +61,16 @@ impl SimBoard {
         })?;
         let mut writer = Writer::with_capacity(64 * 1024);
         let frame = Attach { version: wire::VERSION, client: client.to_owned() }.emit(&mut writer);
-        stream
-            .write_all(frame)
-            .map_err(|source| BoardError::Io { what: format!("writing to simulator at {}", path.display()), source })?;
+        // A simulator that refuses us may close before our ATTACH is
+        // written; its REFUSE is still waiting to be read, and says why.
+        let write_err = stream.write_all(frame).err();
         let mut rbuf = Vec::with_capacity(64 * 1024);
-        read_frame(&mut stream, &mut rbuf).map_err(|e| frame_error(&path, e))?;
+        if let Err(e) = read_frame(&mut stream, &mut rbuf) {
+            return Err(match write_err {
+                Some(source) => BoardError::Io { what: format!("writing to simulator at {}", path.display()), source },
+                None => frame_error(&path, e),
+            });
+        }
         let (t, r) = wire::split_frame(&rbuf).map_err(|e| BoardError::Protocol(e.to_string()))?;
         match t {
             MessageType::Hello => {}
@@ -152,6 +157,12 @@ impl Board for SimBoard {
         };
         let frame = wire::emit_reply(&mut self.writer, number, commands, tx);
         if let Err(e) = self.stream.write_all(frame) {
+            if matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset) {
+                return Err(BoardError::Disconnected(format!(
+                    "simulator at {} closed the connection",
+                    self.path.display()
+                )));
+            }
             return Err(self.io_err("writing to", e));
         }
         for c in commands {
