@@ -36,18 +36,24 @@
 //! - cut-off in the middle of the transition band, DC gain `up` so every
 //!   phase has unity gain.
 //!
-//! Measured (see `driver/tests/wav_resample.rs`): passband ripple under
-//! ±0.01 dB from 0 to 3400 Hz, aliases of everything above 4 kHz at least
-//! 70 dB down, THD+N of a −10 dBm0 1 kHz tone about −85 dB (the 16-bit
-//! floor).
+//! Measured for every rate above, both ways (`cargo test -p ctibox-driver
+//! --test wav_resample -- --nocapture`): passband gain within ±0.001 dB
+//! from 50 to 3400 Hz; every tone from 4000 Hz to the input's Nyquist
+//! frequency at least 82 dB down after aliasing to 8 kHz; images at least
+//! 87 dB down going up; a −10 dBm0 1 kHz tone comes out at −10.000 dBm0
+//! with THD+N of −85 to −100 dB (the 16-bit floor); output within
+//! −80 dB RMS of sox's `rate` effect on passband signals.
 //!
 //! # Group delay
 //!
 //! The prototype is symmetric, so the filter has linear phase and a
 //! constant delay of `(N − 1)/2` up-sampled samples:
-//! [`ResamplerDescriptor::delay_output_samples`] in output samples
-//! (44.1 kHz → 8 kHz: 0.75 ms, 6.0 output samples… the exact figure depends
-//! on the rates; the descriptor reports it). A [`Resampler::new`] is causal
+//! [`ResamplerDescriptor::delay_output_samples`] in output samples,
+//! [`ResamplerDescriptor::delay_seconds`] in time. It is about 4.2 ms for
+//! every pair of rates with 8 kHz on one side, since the 600 Hz transition
+//! band sets the filter's length in time (44.1 kHz → 8 kHz: 4.183 ms, 33.47
+//! output samples; 48 kHz → 8 kHz: 4.188 ms, 33.5; 8 kHz → 48 kHz:
+//! 4.229 ms, 203). A [`Resampler::new`] is causal
 //! and its output lags by that delay; [`Resampler::aligned`] takes in the
 //! delay's worth of input before its first output, so output `n` is the
 //! input at time `n / out_hz`. The offline [`resample`] uses the aligned
