@@ -96,7 +96,7 @@ impl FskSpec {
     /// Check that the receiver and transmitter can work with this spec.
     pub fn validate(&self) -> Result<(), FskSpecError> {
         for f in [self.mark_hz, self.space_hz] {
-            if !(f.is_finite() && f >= 1.0 && f < 4000.0) {
+            if !(f.is_finite() && (1.0..4000.0).contains(&f)) {
                 return Err(FskSpecError::BadFrequency(f));
             }
         }
@@ -655,7 +655,7 @@ mod tests {
         assert_eq!(bad(1200.0, 4100.0, 1200.0), Err(FskSpecError::BadFrequency(4100.0)));
         assert_eq!(bad(1200.0, 1200.2, 1200.0), Err(FskSpecError::SameTones(1200.0)));
         assert_eq!(bad(1200.0, 2200.0, 45.45), Err(FskSpecError::BadBaud(45.45)));
-        assert_eq!(bad(f32::NAN, 2200.0, 1200.0).is_err(), true);
+        assert!(bad(f32::NAN, 2200.0, 1200.0).is_err());
         assert!(FskTx::new(FskSpec { baud: 0.0, ..FskSpec::BELL202 }, -10.0).is_err());
     }
 
