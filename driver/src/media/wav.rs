@@ -40,7 +40,7 @@
 //! # Writers
 //!
 //! [`WavWriter`] streams to any `Write + Seek`: it writes the header with
-//! zero sizes, appends samples, and fixes the sizes in
+//! "unknown" sizes, appends samples, and fixes the sizes in
 //! [`WavWriter::finish`] (or on drop; [`WavWriter::sync_header`] does it in
 //! the middle of a long recording so a crash loses little). It writes
 //! 16-bit PCM mono at any rate, and G.711 A-law/μ-law mono at 8 kHz
@@ -656,14 +656,39 @@ impl Wav {
     }
     /// The channels averaged and converted to 8 kHz 16-bit, delay
     /// compensated (see [`crate::dsp::resample::resample_f32`]).
+    ///
+    /// A rate whose ratio to 8000 does not reduce far enough for the
+    /// resampler (7999 Hz, 22222 Hz…) is taken as the nearest multiple of
+    /// 8 Hz when that is within [`RATE_SNAP_TOLERANCE`] of it (a speed and
+    /// pitch error nobody hears in a prompt); further off, the error is
+    /// returned.
     pub fn mono_8k(&self) -> Result<Vec<i16>, ResampleError> {
         let mono: Vec<f32> = self.mono_f32().into_iter().map(|v| v * 32768.0).collect();
-        if self.fmt.sample_rate_hz == G711_RATE_HZ {
+        let rate = self.fmt.sample_rate_hz;
+        if rate == G711_RATE_HZ {
             return Ok(mono.into_iter().map(|v| v.round() as i16).collect());
         }
-        let out = resample::resample_f32(&mono, self.fmt.sample_rate_hz, G711_RATE_HZ)?;
+        let out = match resample::resample_f32(&mono, rate, G711_RATE_HZ) {
+            Err(e @ (ResampleError::TooManyPhases { .. } | ResampleError::FilterTooLong { .. })) => {
+                let snapped = snap_rate(rate).ok_or(e)?;
+                resample::resample_f32(&mono, snapped, G711_RATE_HZ)?
+            }
+            other => other?,
+        };
         Ok(out.into_iter().map(|v| v.round() as i16).collect())
     }
+}
+
+/// Largest relative rate error [`Wav::mono_8k`] accepts to make a rate
+/// convertible (0.1 %, under 2 cents of pitch).
+pub const RATE_SNAP_TOLERANCE: f64 = 0.001;
+
+/// The nearest multiple of 8 Hz (whose ratio to 8000 has at most 1000
+/// phases), if within [`RATE_SNAP_TOLERANCE`].
+fn snap_rate(rate: u32) -> Option<u32> {
+    let snapped = (rate.saturating_add(4) / 8).saturating_mul(8);
+    let err = (snapped as f64 - rate as f64).abs() / rate.max(1) as f64;
+    (snapped > 0 && snapped != rate && err <= RATE_SNAP_TOLERANCE).then_some(snapped)
 }
 
 /// Full-scale `f32` to 16-bit: round, saturate (`as` saturates; NaN → 0).
@@ -832,10 +857,12 @@ pub enum WavWriteError {
 
 /// Streaming WAV writer over any `Write + Seek`.
 ///
-/// The header is written at construction with zero sizes; samples are
-/// appended; [`Self::finish`] writes the pad byte when the data is odd and
-/// the final sizes, and returns the stream. Dropping an unfinished writer
-/// finishes it on a best-effort basis (errors are lost).
+/// The header is written at construction with sizes 0xFFFFFFFF
+/// ("unknown", read as "up to the end of the file"); samples are appended;
+/// [`Self::sync_header`] writes the sizes so far; [`Self::finish`] writes
+/// the pad byte when the data is odd and the final sizes, and returns the
+/// stream. Dropping an unfinished writer finishes it on a best-effort basis
+/// (errors are lost).
 #[derive(Debug)]
 pub struct WavWriter<W: Write + Seek> {
     /// The stream; `None` once finished.
@@ -848,6 +875,9 @@ pub struct WavWriter<W: Write + Seek> {
     /// A write failed half-way: the file is inconsistent.
     poisoned: bool,
 }
+
+/// Chunk size written before the real one is known.
+const UNKNOWN_SIZE: u32 = u32::MAX;
 
 /// Samples encoded per write call (the stack buffer is twice this).
 const WRITE_CHUNK_SAMPLES: usize = 512;
@@ -862,7 +892,9 @@ impl<W: Write + Seek> WavWriter<W> {
         }
         let start = out.stream_position()?;
         let mut header = [0u8; 64];
-        let n = Self::build_header(format, 0, &mut header);
+        // Sizes "unknown" until the first sync: a file left behind by a
+        // crash reads to its end (with a warning) rather than as empty.
+        let n = Self::build_header(format, UNKNOWN_SIZE, &mut header);
         out.write_all(&header[..n])?;
         Ok(WavWriter { out: Some(out), format, start, data_bytes: 0, poisoned: false })
     }
@@ -1441,10 +1473,35 @@ mod tests {
         let e = load_mono_8k(&p).unwrap_err();
         assert_eq!(e.to_string(), format!("{}: no `fmt ` chunk in the file", p.display()));
         let p2 = dir.join("odd.wav");
-        save_pcm16_mono(&p2, 8001, &[0; 10]).unwrap();
+        save_pcm16_mono(&p2, 1003, &[0; 10]).unwrap();
         let e = load_mono_8k(&p2).unwrap_err();
         assert!(matches!(e, WavError::Resample { .. }), "{e}");
+        assert!(e.to_string().contains("1003 Hz"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn rates_that_do_not_reduce_are_snapped_when_close() {
+        assert_eq!(snap_rate(7999), Some(8000));
+        assert_eq!(snap_rate(22222), Some(22224));
+        assert_eq!(snap_rate(44101), Some(44104));
+        assert_eq!(snap_rate(7001), Some(7000));
+        assert_eq!(snap_rate(1003), None, "1000 Hz is 0.3% off");
+        assert_eq!(snap_rate(8000), None);
+        let w = parse(&encode_pcm16_mono(7999, &[1000; 7999]).unwrap()).unwrap();
+        let y = w.mono_8k().unwrap();
+        assert_eq!(y.len(), 7999);
+        assert!(y[100..7900].iter().all(|&v| (v - 1000).abs() <= 1));
+    }
+
+    #[test]
+    fn unfinished_writer_leaves_a_readable_file() {
+        let mut w = WavWriter::new(io::Cursor::new(Vec::new()), WavWriteFormat::Pcm16 { rate_hz: 8000 }).unwrap();
+        w.write_samples(&[1, 2, 3]).unwrap();
+        let bytes = w.out.as_ref().unwrap().get_ref().clone();
+        let r = parse(&bytes).unwrap();
+        assert_eq!(r.mono_i16(), vec![1, 2, 3]);
+        assert_eq!(r.warnings.data_truncated, Some(DataOverrun { declared: u32::MAX, available: 6 }));
     }
 
     #[test]
