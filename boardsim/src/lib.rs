@@ -5,5 +5,6 @@
 
 pub mod board;
 pub mod server;
+pub mod world;
 
 pub use board::{InProcessBoard, SimWorld, fill_idle};
