@@ -5,5 +5,6 @@
 
 pub mod backend;
 pub mod dsp;
+pub mod engine;
 pub mod hal;
 pub mod media;

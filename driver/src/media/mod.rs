@@ -1,4 +1,7 @@
 //! Per-channel media: audio files, players, recorders, tone generators and
-//! the switch that bridges channels.
+//! the switch that connects channels.
 
+pub mod player;
+pub mod recorder;
+pub mod switch;
 pub mod wav;
