@@ -19,7 +19,9 @@
 
 use std::sync::Arc;
 
-use ctibox_driver::dsp::dtmf::{DtmfDetector, DtmfEvent, DtmfGenerator, DtmfRxDescriptor, DtmfTxConfig};
+use ctibox_driver::dsp::cid::{CallerId, CallerIdGenerator, CidMessage, CidStandard, CidTxConfig};
+use ctibox_driver::dsp::cid_dtmf::{DtmfCidFormat, DtmfCidGenerator};
+use ctibox_driver::dsp::dtmf::{DtmfDetector, DtmfEvent, DtmfRxDescriptor, DtmfTxConfig};
 use ctibox_driver::dsp::g711;
 use ctibox_driver::dsp::level::db_to_gain;
 use ctibox_driver::dsp::noise::NoiseGenerator;
@@ -27,7 +29,7 @@ use ctibox_driver::dsp::tonegen::ToneGenerator;
 use ctibox_driver::hal::{BoardEvent, BoardTime, ChannelId, Duration, EventKind, Law, Polarity};
 
 use super::config::{Behaviour, CallerIdMode, CoTimers, LineConfig};
-use super::country::{CountryProfile, ProgressTone};
+use super::country::{CallerIdSignalling, CountryProfile, ProgressTone};
 use super::peer::{EndReason, Peer};
 use super::request::{ControlError, LineStatus};
 use super::ring::Ringer;
@@ -704,24 +706,13 @@ impl Line {
     }
 }
 
-/// DTMF caller ID before the first ring: `A<number>C` (spandsp's variant
-/// 1 framing), 70 ms tones with 70 ms gaps at −9 dBm0.
+/// DTMF caller ID before the first ring: `A<number>C` (variant 1), 70 ms
+/// tones with 70 ms gaps at −9 dBm0 per tone.
 fn fill_dtmf_cid(buf: &mut Vec<i16>, number: &str) -> bool {
     buf.clear();
-    let Ok(mut g) = DtmfGenerator::new(DtmfTxConfig::new(-9.0, 0.0, 70, 70)) else { return false };
-    let digits = number.chars().filter(|c| c.is_ascii_digit());
-    if g.push("A").is_err() {
-        return false;
-    }
-    for d in digits {
-        let mut b = [0u8; 4];
-        if g.push(d.encode_utf8(&mut b)).is_err() {
-            return false;
-        }
-    }
-    if g.push("C").is_err() {
-        return false;
-    }
+    let Ok(cid) = CallerId::with_number(number) else { return false };
+    let tones = DtmfTxConfig::new(-9.0, 0.0, 70, 70);
+    let Ok(mut g) = DtmfCidGenerator::new(&cid, DtmfCidFormat::StartAEndC, tones) else { return false };
     let cap = buf.capacity();
     buf.resize(cap, 0);
     let n = g.tx(buf);
@@ -729,10 +720,21 @@ fn fill_dtmf_cid(buf: &mut Vec<i16>, number: &str) -> bool {
     n > 0
 }
 
-/// FSK caller ID between the first and second ring, in the country's
-/// modulation. Needs the shared caller-ID generator (`dsp::cid`), which has
-/// not landed yet: until then no FSK caller ID is sent and this says so.
-fn fill_fsk_cid(buf: &mut Vec<i16>, _profile: &CountryProfile, _number: &str) -> bool {
+/// FSK caller ID (MDMF, calling number) between the first and second
+/// ring, in the country's modulation.
+fn fill_fsk_cid(buf: &mut Vec<i16>, profile: &CountryProfile, number: &str) -> bool {
     buf.clear();
-    false
+    let standard = match profile.caller_id {
+        CallerIdSignalling::Bell202 => CidStandard::Bell202,
+        CallerIdSignalling::V23 | CallerIdSignalling::Dtmf => CidStandard::V23,
+    };
+    let Ok(cid) = CallerId::with_number(number) else { return false };
+    let Ok(mut g) = CallerIdGenerator::new(&CidTxConfig::new(standard), &CidMessage::MdmfCallerId(cid)) else {
+        return false;
+    };
+    let cap = buf.capacity();
+    buf.resize(cap, 0);
+    let n = g.tx(buf);
+    buf.truncate(n);
+    n > 0
 }

@@ -18,10 +18,14 @@
 //! [`audio::Recorder`]), when a control request builds its reply (status),
 //! and when the director reports an expectation's result.
 //!
-//! Not implemented yet: FSK caller ID (sending on FXO lines and decoding on
-//! phones) waits for the shared `dsp::cid`; call-progress tones come from
-//! the world's own table ([`country`]) until `dsp::tones` lands; a fax
-//! party sends CED only (no T.30).
+//! Caller ID: a line configured for it sends FSK (MDMF calling number,
+//! Bell 202 or V.23 per country) between the first and second ring, or DTMF
+//! (`A<number>C`) before the first ring; phones decode both while on-hook
+//! ([`ctibox_driver::dsp::cid`], [`ctibox_driver::dsp::cid_dtmf`]).
+//!
+//! Not implemented yet: call-progress tones come from the world's own table
+//! ([`country`]) until `dsp::tones` lands; a fax party sends CED only (no
+//! T.30); no ETSI DT-AS or polarity-reversal caller-ID alerting.
 
 pub mod audio;
 pub mod config;
@@ -544,7 +548,7 @@ impl World {
                     Condition::HearsSilence(d) => ph.off_hook && quiet_for(ph.listener.last_audio(), since, now, *d),
                     Condition::Ended => after(ph.ended_at),
                     Condition::CallerId(n) => {
-                        after(ph.caller_id_at) && ph.last_caller_id.as_deref() == Some(n.as_str())
+                        after(ph.caller_id_at) && ph.last_caller_id.is_some_and(|c| c == n.as_str())
                     }
                     Condition::OffHook => ph.off_hook,
                     Condition::OnHook => !ph.off_hook,

@@ -11,13 +11,15 @@
 
 use std::sync::Arc;
 
+use ctibox_driver::dsp::cid::{CallerIdReceiver, CidEvent, CidNumber, CidStandard};
+use ctibox_driver::dsp::cid_dtmf::{DtmfCidEvent, DtmfCidReceiver, DtmfCidRxConfig};
 use ctibox_driver::dsp::dtmf::{DtmfGenerator, DtmfRxDescriptor};
 use ctibox_driver::dsp::g711;
 use ctibox_driver::hal::{BoardEvent, BoardTime, ChannelId, Duration, EventKind, Law, Polarity};
 
 use super::audio::{AudioPlayer, Recorder};
 use super::config::PhoneConfig;
-use super::country::CountryProfile;
+use super::country::{CallerIdSignalling, CountryProfile};
 use super::listen::Listener;
 use super::request::{ControlError, PhoneStatus};
 use super::ring::Ringer;
@@ -41,7 +43,12 @@ pub struct Phone {
     pub(crate) recorder: Recorder,
     pub polarity: Polarity,
     pub loop_current: bool,
-    pub last_caller_id: Option<String>,
+    /// The number of the last caller ID decoded while on-hook.
+    pub last_caller_id: Option<CidNumber>,
+    fsk_cid: CallerIdReceiver,
+    fsk_events: Vec<CidEvent>,
+    dtmf_cid: DtmfCidReceiver,
+    dtmf_cid_events: Vec<DtmfCidEvent>,
     pub caller_id_at: Option<BoardTime>,
     pub off_hook_at: Option<BoardTime>,
     pub on_hook_at: Option<BoardTime>,
@@ -64,6 +71,10 @@ impl Phone {
         record_limit: Duration,
     ) -> Result<Self, String> {
         let dtmf = DtmfGenerator::new(cfg.dtmf).map_err(|e| format!("DTMF settings: {e}"))?;
+        let standard = match profile.caller_id {
+            CallerIdSignalling::Bell202 => CidStandard::Bell202,
+            CallerIdSignalling::V23 | CallerIdSignalling::Dtmf => CidStandard::V23,
+        };
         Ok(Phone {
             port,
             player: AudioPlayer::new(&cfg.audio),
@@ -79,6 +90,10 @@ impl Phone {
             polarity: Polarity::Normal,
             loop_current: true,
             last_caller_id: None,
+            fsk_cid: CallerIdReceiver::new(standard),
+            fsk_events: Vec::with_capacity(4),
+            dtmf_cid: DtmfCidReceiver::with_detector(DtmfCidRxConfig::default(), dtmf_rx.clone()),
+            dtmf_cid_events: Vec::with_capacity(4),
             caller_id_at: None,
             off_hook_at: None,
             on_hook_at: None,
@@ -116,6 +131,8 @@ impl Phone {
             self.on_hook_at = Some(at);
             self.ended_at = Some(at);
             self.dtmf.clear();
+            self.fsk_cid.reset();
+            self.dtmf_cid.reset();
         }
     }
 
@@ -242,8 +259,20 @@ impl Phone {
             }
             g711::encode_block(law, lin, to_port);
         } else {
-            // On-hook transmission is for the caller-ID receiver, which
-            // needs the shared `dsp::cid` receiver (not landed yet).
+            // On-hook transmission: only the caller-ID receivers listen.
+            g711::decode_block(law, from_port, lin);
+            self.fsk_events.clear();
+            self.fsk_cid.rx(lin, &mut self.fsk_events);
+            self.dtmf_cid_events.clear();
+            self.dtmf_cid.rx(lin, &mut self.dtmf_cid_events);
+            let fsk = self.fsk_events.iter().filter_map(|e| e.caller_id());
+            let dtmf = self.dtmf_cid_events.iter().filter_map(|e| e.caller_id());
+            for cid in fsk.chain(dtmf) {
+                if let Some(n) = cid.number {
+                    self.last_caller_id = Some(n);
+                    self.caller_id_at = Some(now);
+                }
+            }
             to_port.fill(law.silence());
         }
     }
@@ -259,7 +288,7 @@ impl Phone {
             polarity: self.polarity,
             dialling: !self.dtmf.is_idle(),
             hears: if self.off_hook { self.listener.current_tone().map(|t| t.name().to_string()) } else { None },
-            last_caller_id: self.last_caller_id.clone(),
+            last_caller_id: self.last_caller_id.map(|n| n.to_string()),
         }
     }
 }
