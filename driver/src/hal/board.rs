@@ -208,6 +208,12 @@ pub trait Board: Send {
     fn signals(&self) -> &SignalState;
 }
 
+impl std::fmt::Debug for dyn Board {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Board({})", self.info().name)
+    }
+}
+
 impl<B: Board + ?Sized> Board for Box<B> {
     fn info(&self) -> &BoardInfo {
         (**self).info()

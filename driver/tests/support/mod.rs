@@ -113,7 +113,10 @@ pub fn sox_synth(effects: &[&str]) -> Vec<i16> {
     let sox = require_tool("sox", "sox");
     let dir = tempfile_dir();
     let out = dir.join("synth.raw");
-    run(Command::new(sox).args(["-q", "-n", "-r", "8000", "-b", "16", "-c", "1", "-e", "signed-integer", "-t", "raw"]).arg(&out).args(effects));
+    run(Command::new(sox)
+        .args(["-q", "-n", "-r", "8000", "-b", "16", "-c", "1", "-e", "signed-integer", "-t", "raw"])
+        .arg(&out)
+        .args(effects));
     let s = read_raw_s16(&out);
     let _ = std::fs::remove_dir_all(&dir);
     s
@@ -123,11 +126,8 @@ pub fn sox_synth(effects: &[&str]) -> Vec<i16> {
 pub fn tempfile_dir() -> PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "ctibox-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
+    let d =
+        std::env::temp_dir().join(format!("ctibox-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
     std::fs::create_dir_all(&d).expect("temp dir");
     d
 }
