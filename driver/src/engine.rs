@@ -78,6 +78,9 @@ pub enum EngineCommand {
     Bridge { a: ChannelId, b: ChannelId },
     /// Remove every connection to and from a channel.
     Isolate { channel: ChannelId },
+    /// Send a channel's own received audio back to it (a technician's echo
+    /// test), on or off.
+    Echo { channel: ChannelId, on: bool },
     /// Start recording a channel (replacing a recording in progress).
     RecordStart { channel: ChannelId, id: u32, what: RecordWhat },
     /// Stop the channel's recording.
@@ -97,6 +100,7 @@ impl EngineCommand {
             EngineCommand::Disconnect { .. } => "disconnect",
             EngineCommand::Bridge { .. } => "bridge",
             EngineCommand::Isolate { .. } => "isolate",
+            EngineCommand::Echo { .. } => "echo",
             EngineCommand::RecordStart { .. } => "record_start",
             EngineCommand::RecordStop { .. } => "record_stop",
             EngineCommand::Shutdown => "shutdown",
@@ -286,6 +290,7 @@ struct Port {
     audio: bool,
     source: Source,
     record: Option<RecordTap>,
+    echo: bool,
 }
 
 /// How a step ended.
@@ -334,6 +339,7 @@ impl<B: Board> Engine<B> {
                 audio: c.kind.has_audio(),
                 source: Source::Idle,
                 record: None,
+                echo: false,
             })
             .collect();
         let (cmd_tx, cmd_rx) = bounded(config.command_capacity);
@@ -557,6 +563,11 @@ impl<B: Board> Engine<B> {
                 }
             }
             EngineCommand::Isolate { channel } => self.switch.isolate(channel),
+            EngineCommand::Echo { channel, on } => {
+                if let Some(i) = self.audio_port(channel, name) {
+                    self.ports[i].echo = on;
+                }
+            }
             EngineCommand::RecordStart { channel, id, what } => {
                 if let Some(i) = self.audio_port(channel, name) {
                     self.end_record(i);
@@ -594,6 +605,7 @@ impl<B: Board> Engine<B> {
             // Fast path: plays nothing, hears one channel of the same law:
             // pass its codes through untouched (bit-exact).
             if matches!(self.ports[i].source, Source::Idle)
+                && !self.ports[i].echo
                 && inputs.len() == 1
                 && self.ports[inputs[0] as usize].law == law
                 && self.ports[i].record.is_none()
@@ -621,6 +633,9 @@ impl<B: Board> Engine<B> {
                 for &t in inputs {
                     let t = t as usize;
                     mix_into(out, &self.rx_pcm[t * n..(t + 1) * n]);
+                }
+                if self.ports[i].echo {
+                    mix_into(out, &self.rx_pcm[r.clone()]);
                 }
             }
             if ended {
@@ -841,6 +856,19 @@ mod tests {
         assert!(blocks.last().unwrap().last);
         assert!(blocks.iter().flat_map(|b| b.audio()).all(|&s| s == g711::alaw_to_linear(g711::linear_to_alaw(1200))));
         assert!(h.events.try_iter().any(|ev| matches!(ev, EngineEvent::RecordDone { id: 4, dropped_samples: 0, .. })));
+    }
+
+    #[test]
+    fn echo_returns_the_channel_s_own_audio() {
+        let (mut e, h) = engine(1, 0);
+        h.send(EngineCommand::Echo { channel: ChannelId(1), on: true }).unwrap();
+        let pattern: Vec<u8> = (0..160).map(|i| (i * 11 % 256) as u8).collect();
+        e.board_mut().chan(1).copy_from_slice(&pattern);
+        e.step().unwrap();
+        assert_eq!(e.board().sent(1), &pattern[..], "A-law round trip through linear is exact");
+        h.send(EngineCommand::Echo { channel: ChannelId(1), on: false }).unwrap();
+        e.step().unwrap();
+        assert!(e.board().sent(1).iter().all(|&c| c == 0xD5));
     }
 
     #[test]
