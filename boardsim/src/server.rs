@@ -71,26 +71,14 @@ pub struct ServeReport {
 /// Why serving failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error("cannot listen on {path}: {source}")]
-    Bind {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("cannot listen on {path}: {error}")]
+    Bind { path: PathBuf, error: io::Error },
     #[error("another simulator is already serving at {0}")]
     InUse(PathBuf),
-    #[error("{what}: {source}")]
-    Sys {
-        what: &'static str,
-        #[source]
-        source: nix::Error,
-    },
-    #[error("{what}: {source}")]
-    Io {
-        what: &'static str,
-        #[source]
-        source: io::Error,
-    },
+    #[error("{what}: {error}")]
+    Sys { what: &'static str, error: nix::Error },
+    #[error("{what}: {error}")]
+    Io { what: &'static str, error: io::Error },
 }
 
 /// A bound simulator socket, ready to serve a world.
@@ -111,10 +99,8 @@ impl Server {
             }
             let _ = std::fs::remove_file(&path);
         }
-        let listener = UnixListener::bind(&path).map_err(|source| ServerError::Bind { path: path.clone(), source })?;
-        listener
-            .set_nonblocking(true)
-            .map_err(|source| ServerError::Io { what: "set listener non-blocking", source })?;
+        let listener = UnixListener::bind(&path).map_err(|error| ServerError::Bind { path: path.clone(), error })?;
+        listener.set_nonblocking(true).map_err(|error| ServerError::Io { what: "set listener non-blocking", error })?;
         Ok(Server { listener, path })
     }
 
@@ -205,9 +191,9 @@ impl<'w, W: SimWorld> Session<'w, W> {
         let timer = match self.pace {
             Pace::RealTime => {
                 let t = TimerFd::new(ClockId::CLOCK_MONOTONIC, TimerFlags::TFD_NONBLOCK)
-                    .map_err(|source| ServerError::Sys { what: "create tick timer", source })?;
+                    .map_err(|error| ServerError::Sys { what: "create tick timer", error })?;
                 t.set(Expiration::Interval(TimeSpec::from_duration(self.info.tick.wall())), TimerSetTimeFlags::empty())
-                    .map_err(|source| ServerError::Sys { what: "start tick timer", source })?;
+                    .map_err(|error| ServerError::Sys { what: "start tick timer", error })?;
                 Some(t)
             }
             Pace::Fast => None,
@@ -252,7 +238,7 @@ impl<'w, W: SimWorld> Session<'w, W> {
                 match poll(&mut fds, PollTimeout::from(100u16)) {
                     Ok(_) => {}
                     Err(nix::errno::Errno::EINTR) => continue,
-                    Err(source) => return Err(ServerError::Sys { what: "poll", source }),
+                    Err(error) => return Err(ServerError::Sys { what: "poll", error }),
                 }
                 let ready = |i: usize| fds[i].revents().is_some_and(|r| !r.is_empty());
                 (ready(0), conn_idx.is_some_and(ready), timer_idx.is_some_and(ready))

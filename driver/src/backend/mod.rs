@@ -23,12 +23,8 @@ pub enum OpenError {
     UnknownBackend { spec: String, kind: String, extra: &'static str },
     #[error("board `{spec}`: the {kind} backend is not available in this build: {why}")]
     NotAvailable { spec: String, kind: &'static str, why: &'static str },
-    #[error("board `{spec}`: {source}")]
-    Board {
-        spec: String,
-        #[source]
-        source: BoardError,
-    },
+    #[error("board `{spec}`: {error}")]
+    Board { spec: String, error: BoardError },
     #[error("board `{spec}`: {problem}")]
     BadArgument { spec: String, problem: String },
 }
@@ -66,8 +62,8 @@ pub fn open(spec: &str, client: &str) -> Result<Box<dyn Board>, OpenError> {
                 }
                 None => sim::DEFAULT_SOCKET,
             };
-            let b = sim::SimBoard::connect(path, client)
-                .map_err(|source| OpenError::Board { spec: spec.into(), source })?;
+            let b =
+                sim::SimBoard::connect(path, client).map_err(|error| OpenError::Board { spec: spec.into(), error })?;
             Ok(Box::new(b))
         }
         "dahdi" => Err(OpenError::NotAvailable {

@@ -42,12 +42,9 @@ pub struct BoardStats {
 /// What a board or its transport did wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum BoardError {
-    #[error("{what}: {source}")]
-    Io {
-        what: String,
-        #[source]
-        source: std::io::Error,
-    },
+    /// `error` is part of the message, so it is not also a `source`.
+    #[error("{what}: {error}")]
+    Io { what: String, error: std::io::Error },
     #[error("board protocol error: {0}")]
     Protocol(String),
     #[error("the board went away: {0}")]

@@ -43,8 +43,8 @@ fn frame_error(path: &Path, e: FrameError) -> BoardError {
         FrameError::Closed => {
             BoardError::Disconnected(format!("simulator at {} closed the connection", path.display()))
         }
-        FrameError::Io(source) => {
-            BoardError::Io { what: format!("reading from simulator at {}", path.display()), source }
+        FrameError::Io(error) => {
+            BoardError::Io { what: format!("reading from simulator at {}", path.display()), error }
         }
         FrameError::Wire(w) => BoardError::Protocol(w.to_string()),
     }
@@ -55,9 +55,9 @@ impl SimBoard {
     /// shows in its status).
     pub fn connect(path: impl AsRef<Path>, client: &str) -> Result<SimBoard, BoardError> {
         let path = path.as_ref().to_path_buf();
-        let mut stream = UnixStream::connect(&path).map_err(|source| BoardError::Io {
+        let mut stream = UnixStream::connect(&path).map_err(|error| BoardError::Io {
             what: format!("connecting to the simulator at {} (is `ctibox-sim serve` running?)", path.display()),
-            source,
+            error,
         })?;
         let mut writer = Writer::with_capacity(64 * 1024);
         let frame = Attach { version: wire::VERSION, client: client.to_owned() }.emit(&mut writer);
@@ -67,7 +67,7 @@ impl SimBoard {
         let mut rbuf = Vec::with_capacity(64 * 1024);
         if let Err(e) = read_frame(&mut stream, &mut rbuf) {
             return Err(match write_err {
-                Some(source) => BoardError::Io { what: format!("writing to simulator at {}", path.display()), source },
+                Some(error) => BoardError::Io { what: format!("writing to simulator at {}", path.display()), error },
                 None => frame_error(&path, e),
             });
         }
@@ -109,8 +109,8 @@ impl SimBoard {
         let _ = self.stream.write_all(f);
     }
 
-    fn io_err(&self, what: &str, source: std::io::Error) -> BoardError {
-        BoardError::Io { what: format!("{what} simulator at {}", self.path.display()), source }
+    fn io_err(&self, what: &str, error: std::io::Error) -> BoardError {
+        BoardError::Io { what: format!("{what} simulator at {}", self.path.display()), error }
     }
 }
 
