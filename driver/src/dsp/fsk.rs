@@ -166,7 +166,7 @@ pub struct FskRxDescriptor {
     period: usize,
     /// `[cos mark, −sin mark, cos space, −sin space]` in Q14, `period +
     /// CHUNK` rows so a chunk never wraps.
-    osc: Vec<[i32; 4]>,
+    osc: Vec<[i16; 4]>,
     /// Bit clock advance per sample, bits.
     bit_inc: f32,
     /// Carrier thresholds on |mark|² + |space|² (sum units squared).
@@ -206,10 +206,10 @@ impl FskRxDescriptor {
             let wm = 2.0 * std::f64::consts::PI * fm as f64 / sr as f64 * k;
             let ws = 2.0 * std::f64::consts::PI * fs as f64 / sr as f64 * k;
             osc.push([
-                (wm.cos() * OSC_SCALE).round() as i32,
-                (-wm.sin() * OSC_SCALE).round() as i32,
-                (ws.cos() * OSC_SCALE).round() as i32,
-                (-ws.sin() * OSC_SCALE).round() as i32,
+                (wm.cos() * OSC_SCALE).round() as i16,
+                (-wm.sin() * OSC_SCALE).round() as i16,
+                (ws.cos() * OSC_SCALE).round() as i16,
+                (-ws.sin() * OSC_SCALE).round() as i16,
             ]);
         }
         let spb = spec.samples_per_bit();
@@ -366,8 +366,63 @@ impl FskRx {
 
     #[inline]
     fn rx_chunk(&mut self, x: &[i16], sink: &mut impl FnMut(FskRxEvent)) {
-        let desc = Arc::clone(&self.desc);
-        let desc = &*desc;
+        let n = x.len();
+        let (d, e) = self.correlate(x);
+        let base = self.pos;
+        self.pos = base + n as u64;
+        let (on_power, off_power, off_hold, inc) =
+            (self.desc.on_power, self.desc.off_power, self.desc.off_hold, self.desc.bit_inc);
+        if !self.carrier && !e[..n].iter().any(|&v| v >= on_power) {
+            // No tone anywhere in the chunk: nothing to clock.
+            self.cd_count = 0;
+            return;
+        }
+        // The hot state lives in locals; rare paths write it back.
+        let mut phase = self.phase;
+        let mut prev_bit = self.prev_bit;
+        let mut prev_d = self.prev_d;
+        let mut k = 0;
+        while k < n {
+            let (dk, ek) = (d[k], e[k]);
+            let at = base + k as u64;
+            k += 1;
+            if !self.carrier {
+                self.phase = phase;
+                self.carrier_detect_up(at, dk, ek, sink);
+                (phase, prev_bit, prev_d) = (self.phase, self.prev_bit, self.prev_d);
+                continue;
+            }
+            if ek < off_power {
+                self.cd_count += 1;
+                if self.cd_count >= off_hold {
+                    self.carrier_down(at, sink);
+                    continue;
+                }
+            } else {
+                self.cd_count = 0;
+            }
+            phase += inc;
+            let bit = dk > 0.0;
+            if bit != prev_bit {
+                phase = self.edge(phase, prev_d, dk, bit);
+            }
+            prev_bit = bit;
+            prev_d = dk;
+            if phase >= 1.0 {
+                phase -= 1.0;
+                self.sample(at, bit, sink);
+            }
+        }
+        self.phase = phase;
+        self.prev_bit = prev_bit;
+        self.prev_d = prev_d;
+    }
+
+    /// Mix, window and compare: per sample, `|mark|² − |space|²` and
+    /// `|mark|² + |space|²`.
+    #[inline]
+    fn correlate(&mut self, x: &[i16]) -> ([f32; CHUNK], [f32; CHUNK]) {
+        let desc = &*self.desc;
         let n = x.len();
         let w = desc.window;
         // Products, preceded by the last `w` ones.
@@ -377,95 +432,82 @@ impl FskRx {
         for ((dst, &s), o) in p[w..w + n].iter_mut().zip(x).zip(osc) {
             let s = s as i32;
             *dst = [
-                (s * o[0]) >> PRODUCT_SHIFT,
-                (s * o[1]) >> PRODUCT_SHIFT,
-                (s * o[2]) >> PRODUCT_SHIFT,
-                (s * o[3]) >> PRODUCT_SHIFT,
+                (s * o[0] as i32) >> PRODUCT_SHIFT,
+                (s * o[1] as i32) >> PRODUCT_SHIFT,
+                (s * o[2] as i32) >> PRODUCT_SHIFT,
+                (s * o[3] as i32) >> PRODUCT_SHIFT,
             ];
         }
         self.osc_idx = (self.osc_idx + n) % desc.period;
-        // Sliding sums, then decision and energy per sample.
-        let mut d = [0f32; CHUNK];
-        let mut e = [0f32; CHUNK];
+        // Running sums (exact, in integers).
+        let mut sums = [[0f32; 4]; CHUNK];
         let mut s = self.sums;
-        for k in 0..n {
-            let new = p[w + k];
-            let old = p[k];
+        for ((out, new), old) in sums[..n].iter_mut().zip(&p[w..w + n]).zip(&p[..n]) {
             for j in 0..4 {
                 s[j] = s[j].wrapping_add(new[j].wrapping_sub(old[j]));
+                out[j] = s[j] as f32;
             }
-            let f = [s[0] as f32, s[1] as f32, s[2] as f32, s[3] as f32];
-            let pm = f[0] * f[0] + f[1] * f[1];
-            let ps = f[2] * f[2] + f[3] * f[3];
-            d[k] = pm - ps;
-            e[k] = pm + ps;
         }
         self.sums = s;
         self.hist[..w].copy_from_slice(&p[n..n + w]);
-        // Carrier detection, bit clock and framing.
-        let base = self.pos;
-        for k in 0..n {
-            self.step(base + k as u64, d[k], e[k], sink);
+        let mut d = [0f32; CHUNK];
+        let mut e = [0f32; CHUNK];
+        for ((dk, ek), f) in d.iter_mut().zip(e.iter_mut()).zip(&sums) {
+            let pm = f[0] * f[0] + f[1] * f[1];
+            let ps = f[2] * f[2] + f[3] * f[3];
+            *dk = pm - ps;
+            *ek = pm + ps;
         }
-        self.pos = base + n as u64;
+        (d, e)
     }
 
-    #[inline(always)]
-    fn step(&mut self, at: u64, d: f32, e: f32, sink: &mut impl FnMut(FskRxEvent)) {
-        let desc = &*self.desc;
-        if self.carrier {
-            if e < desc.off_power {
-                self.cd_count += 1;
-                if self.cd_count >= desc.off_hold {
-                    self.carrier = false;
-                    self.cd_count = 0;
-                    sink(FskRxEvent::CarrierDown {
-                        at: at.saturating_sub(desc.off_hold as u64 + desc.window as u64 / 2),
-                    });
-                    return;
+    /// A transition of the decision between the previous sample and this
+    /// one: re-time the bit clock. Returns the new phase.
+    #[inline]
+    fn edge(&self, phase: f32, prev_d: f32, d: f32, bit: bool) -> f32 {
+        let inc = self.desc.bit_inc;
+        // Where between the previous sample and this one d crossed 0.
+        let t = if prev_d != d { (prev_d / (prev_d - d)).clamp(0.0, 1.0) } else { 0.5 };
+        match (self.framing, self.char_state) {
+            (FskFraming::Async8N1, CharState::Idle) => {
+                if bit {
+                    phase
+                } else {
+                    // Start edge: half a bit before the next sampling instant.
+                    0.5 + (1.0 - t) * inc
                 }
-            } else {
-                self.cd_count = 0;
+            }
+            (framing, _) => {
+                // Phase error of the edge, wrapped into [−0.5, 0.5).
+                let mut err = phase - (1.0 - t) * inc - 0.5;
+                if err >= 0.5 {
+                    err -= 1.0;
+                } else if err < -0.5 {
+                    err += 1.0;
+                }
+                let gain = if framing == FskFraming::Sync { SYNC_PLL_GAIN } else { ASYNC_PLL_GAIN };
+                phase - gain * err
+            }
+        }
+    }
+
+    #[cold]
+    fn carrier_down(&mut self, at: u64, sink: &mut impl FnMut(FskRxEvent)) {
+        let desc = &*self.desc;
+        self.carrier = false;
+        self.cd_count = 0;
+        sink(FskRxEvent::CarrierDown { at: at.saturating_sub(desc.off_hold as u64 + desc.window as u64 / 2) });
+    }
+
+    #[inline]
+    fn carrier_detect_up(&mut self, at: u64, d: f32, e: f32, sink: &mut impl FnMut(FskRxEvent)) {
+        if e >= self.desc.on_power {
+            self.cd_count += 1;
+            if self.cd_count >= self.desc.on_hold {
+                self.carrier_up(at, d, sink);
             }
         } else {
-            if e >= desc.on_power {
-                self.cd_count += 1;
-                if self.cd_count >= desc.on_hold {
-                    self.carrier_up(at, d, sink);
-                }
-            } else {
-                self.cd_count = 0;
-            }
-            return;
-        }
-        let inc = desc.bit_inc;
-        let bit = d > 0.0;
-        self.phase += inc;
-        if bit != self.prev_bit {
-            // Where between the previous sample and this one d crossed 0.
-            let t = if self.prev_d != d { (self.prev_d / (self.prev_d - d)).clamp(0.0, 1.0) } else { 0.5 };
-            let edge_phase = self.phase - (1.0 - t) * inc;
-            match (self.framing, self.char_state) {
-                (FskFraming::Async8N1, CharState::Idle) => {
-                    if !bit {
-                        // Start edge: put the edge at half a bit before the
-                        // next sampling instant.
-                        self.phase = 0.5 + (1.0 - t) * inc;
-                    }
-                }
-                (framing, _) => {
-                    let mut err = edge_phase - 0.5;
-                    err -= err.round();
-                    let gain = if framing == FskFraming::Sync { SYNC_PLL_GAIN } else { ASYNC_PLL_GAIN };
-                    self.phase -= gain * err;
-                }
-            }
-        }
-        self.prev_bit = bit;
-        self.prev_d = d;
-        if self.phase >= 1.0 {
-            self.phase -= 1.0;
-            self.sample(at, bit, sink);
+            self.cd_count = 0;
         }
     }
 
