@@ -557,6 +557,47 @@ impl World {
         }
     }
 
+    /// What an actor is doing, in words (for failure reasons; allocates).
+    pub fn describe_actor(&self, actor: Actor) -> String {
+        let hears = |l: &listen::Listener, since: BoardTime| {
+            let tone = l.current_tone().map(|t| t.name()).unwrap_or("no tone");
+            let audio = match l.last_audio() {
+                Some(t) => format!("last audio at {t}"),
+                None => "no audio yet".into(),
+            };
+            let digits = l.digits_since(since);
+            format!("hears {tone}, {audio}, DTMF heard \"{digits}\"")
+        };
+        match actor {
+            Actor::Caller(i) | Actor::Party(i) => {
+                let p = match actor {
+                    Actor::Caller(_) => self.callers.get(i),
+                    _ => self.parties.get(i).map(|p| &p.peer),
+                };
+                let Some(p) = p else { return "unknown".into() };
+                let state = match (p.state, p.end_reason) {
+                    (PeerState::Ended, Some(r)) => format!("call ended ({})", r.name()),
+                    (s, _) => format!("{s:?}").to_lowercase(),
+                };
+                format!("{state}, {} rings, {}", p.rings, hears(&p.listener, p.started_at.unwrap_or_default()))
+            }
+            Actor::Phone(i) => {
+                let Some(ph) = self.phones.get(i) else { return "unknown".into() };
+                let hook = if ph.off_hook { "off-hook" } else { "on-hook" };
+                let ring = if ph.is_ringing() { ", ringing" } else { "" };
+                let cid = match &ph.last_caller_id {
+                    Some(n) => format!(", caller ID {n}"),
+                    None => ", no caller ID".into(),
+                };
+                format!(
+                    "{hook}{ring}, {} rings{cid}, {}",
+                    ph.rings(),
+                    hears(&ph.listener, ph.off_hook_at.unwrap_or_default())
+                )
+            }
+        }
+    }
+
     /// A snapshot of everything (allocates).
     pub fn status(&self) -> WorldStatus {
         let peer_status = |p: &Peer| PeerStatus {
