@@ -6,6 +6,8 @@
 
 pub mod board;
 pub mod open;
+pub mod control;
+pub mod scenario;
 pub mod server;
 pub mod world;
 

@@ -1,1 +1,336 @@
-fn main() {}
+//! `ctibox-sim`: the board simulator's command line.
+//!
+//! - `serve`: a world of N FXO lines and M FXS phones on the board socket,
+//!   with a control socket for live commands.
+//! - `run FILE`: a scenario's world, served until its timelines are done;
+//!   prints one line per expectation and exits 0 (all passed), 1 (something
+//!   failed) or 2 (bad scenario file).
+//! - `call`, `dial`, `hangup`, `offhook`, `flash`, `answer`, `status`: live
+//!   commands to a running simulator through its control socket.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use nix::sys::signal::{SigSet, Signal};
+
+use ctibox_boardsim::control::{self, ControlServer, WireRequest};
+use ctibox_boardsim::scenario::{self, RunOutcome};
+use ctibox_boardsim::server::{self, Pace, ServeOptions};
+use ctibox_boardsim::world::{Country, World, WorldConfig};
+use ctibox_driver::hal::{Law, TickLength};
+
+const DEFAULT_SOCKET: &str = "/tmp/ctibox-sim.sock";
+const DEFAULT_CONTROL: &str = "/tmp/ctibox-sim.ctl";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ctibox-sim",
+    version,
+    about = "ctibox board simulator: a central office, callers and phones behind a simulated analog board"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Args)]
+struct PaceArgs {
+    /// Lock-step with the driver, as fast as it answers (default).
+    #[arg(long, conflicts_with = "realtime")]
+    fast: bool,
+    /// Paced like hardware, one tick per tick length of wall time.
+    #[arg(long)]
+    realtime: bool,
+}
+
+impl PaceArgs {
+    fn pace(&self) -> Pace {
+        if self.realtime { Pace::RealTime } else { Pace::Fast }
+    }
+}
+
+#[derive(Debug, Args)]
+struct ControlArg {
+    /// The simulator's control socket.
+    #[arg(long, default_value = DEFAULT_CONTROL)]
+    control: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Serve a world with FXO lines and FXS phones.
+    Serve {
+        #[arg(long, default_value_t = 4)]
+        fxo: u16,
+        #[arg(long, default_value_t = 4)]
+        fxs: u16,
+        /// alaw or ulaw.
+        #[arg(long, default_value = "alaw")]
+        law: String,
+        /// CN, RU, US, UK or EU.
+        #[arg(long, default_value = "CN")]
+        country: String,
+        #[arg(long, default_value_t = 20)]
+        tick_ms: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Board socket the driver attaches to.
+        #[arg(long, default_value = DEFAULT_SOCKET)]
+        socket: PathBuf,
+        /// Control socket for live commands.
+        #[arg(long, default_value = DEFAULT_CONTROL)]
+        control: PathBuf,
+        #[command(flatten)]
+        pace: PaceArgs,
+    },
+    /// Run a scenario file until its timelines are done.
+    Run {
+        file: PathBuf,
+        #[arg(long, default_value = DEFAULT_SOCKET)]
+        socket: PathBuf,
+        /// Also accept live commands on this control socket.
+        #[arg(long)]
+        control: Option<PathBuf>,
+        /// Write the results as JSON here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        #[command(flatten)]
+        pace: PaceArgs,
+    },
+    /// Ring a line from a caller.
+    Call {
+        #[arg(long)]
+        line: u16,
+        #[arg(long)]
+        from: String,
+        /// What the caller says: a WAV file…
+        #[arg(long, conflicts_with_all = ["tone", "pattern"])]
+        audio: Option<PathBuf>,
+        /// …or a continuous tone (Hz; give twice for a dual tone)…
+        #[arg(long, conflicts_with = "pattern")]
+        tone: Vec<f32>,
+        /// …or a seeded pseudo-random pattern.
+        #[arg(long)]
+        pattern: Option<u64>,
+        /// Hang up this many seconds after the answer.
+        #[arg(long)]
+        hangup_after: Option<f64>,
+        #[command(flatten)]
+        control: ControlArg,
+    },
+    /// Dial DTMF from a phone, or key DTMF as a line's caller/party.
+    Dial {
+        #[arg(long, conflicts_with = "line", required_unless_present = "line")]
+        phone: Option<u16>,
+        #[arg(long)]
+        line: Option<u16>,
+        digits: String,
+        #[command(flatten)]
+        control: ControlArg,
+    },
+    /// A line's far end hangs up, or a phone goes on-hook.
+    Hangup {
+        #[arg(long, conflicts_with = "phone", required_unless_present = "phone")]
+        line: Option<u16>,
+        #[arg(long)]
+        phone: Option<u16>,
+        #[command(flatten)]
+        control: ControlArg,
+    },
+    /// A phone goes off-hook.
+    Offhook {
+        #[arg(long)]
+        phone: u16,
+        #[command(flatten)]
+        control: ControlArg,
+    },
+    /// A phone flashes the hook.
+    Flash {
+        #[arg(long)]
+        phone: u16,
+        #[command(flatten)]
+        control: ControlArg,
+    },
+    /// A ringing phone answers.
+    Answer {
+        #[arg(long)]
+        phone: u16,
+        #[command(flatten)]
+        control: ControlArg,
+    },
+    /// Show every line and phone.
+    Status {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        control: ControlArg,
+    },
+}
+
+/// Block SIGINT/SIGTERM in every thread and set `stop` when one arrives.
+fn stop_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGINT);
+    set.add(Signal::SIGTERM);
+    set.thread_block().context("blocking signals")?;
+    let s = stop.clone();
+    std::thread::Builder::new().name("signals".into()).spawn(move || {
+        if set.wait().is_ok() {
+            s.store(true, Ordering::Relaxed);
+        }
+    })?;
+    Ok(stop)
+}
+
+fn parse_law(s: &str) -> anyhow::Result<Law> {
+    match s.to_ascii_lowercase().as_str() {
+        "alaw" | "a" => Ok(Law::ALaw),
+        "ulaw" | "mulaw" | "u" => Ok(Law::MuLaw),
+        _ => bail!("--law: unknown law \"{s}\" (alaw or ulaw)"),
+    }
+}
+
+fn serve_world(world: &mut World, socket: &Path, pace: Pace, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+    let opts = ServeOptions { socket: socket.to_path_buf(), pace, stop };
+    tracing::info!("serving {} on {} ({pace:?})", ctibox_boardsim::SimWorld::info(world).name, socket.display());
+    let report = server::serve(world, &opts).with_context(|| format!("serving on {}", socket.display()))?;
+    tracing::info!(
+        "served {} ticks to {} driver(s), {} slips, {} refused",
+        report.ticks,
+        report.connections,
+        report.slips,
+        report.refused
+    );
+    Ok(())
+}
+
+fn live(control: &Path, req: WireRequest, json: bool) -> anyhow::Result<ExitCode> {
+    let reply = control::send(control, &req)?;
+    if !reply.ok {
+        eprintln!("ctibox-sim: {}", reply.error.as_deref().unwrap_or("the request failed"));
+        return Ok(ExitCode::from(1));
+    }
+    match (&reply.status, json) {
+        (Some(s), true) => println!("{}", serde_json::to_string_pretty(s)?),
+        (Some(s), false) => print!("{}", control::render_status(s)),
+        (None, _) => {
+            let at = reply.at_ms.unwrap_or(0);
+            println!("ok at board time {}.{:03}s", at / 1000, at % 1000);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ctibox-sim: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.cmd {
+        Cmd::Serve { fxo, fxs, law, country, tick_ms, seed, socket, control, pace } => {
+            let country: Country = country.parse().map_err(|e| anyhow::anyhow!("--country: {e}"))?;
+            let tick = TickLength::from_ms(tick_ms).map_err(|e| anyhow::anyhow!("--tick-ms: {e}"))?;
+            let cfg = WorldConfig { fxo, fxs, law: parse_law(&law)?, tick, country, seed, ..WorldConfig::default() };
+            let mut world = World::new(cfg).context("the world's configuration")?;
+            let stop = stop_on_signals()?;
+            let _ctl = ControlServer::start(&control, world.control_handle())?;
+            tracing::info!("control socket {}", control.display());
+            serve_world(&mut world, &socket, pace.pace(), stop)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Run { file, socket, control, report, pace } => {
+            let stop = stop_on_signals()?;
+            let mut ctl_err = None;
+            let outcome = scenario::run_file(&file, |world| {
+                let _ctl = match &control {
+                    Some(p) => match ControlServer::start(p, world.control_handle()) {
+                        Ok(c) => Some(c),
+                        Err(e) => {
+                            ctl_err = Some(e.to_string());
+                            return Err(e.to_string());
+                        }
+                    },
+                    None => None,
+                };
+                serve_world(world, &socket, pace.pace(), stop.clone()).map_err(|e| format!("{e:#}"))?;
+                if stop.load(Ordering::Relaxed) {
+                    return Err("interrupted".into());
+                }
+                Ok(())
+            });
+            match &outcome {
+                RunOutcome::BadScenario(e) => {
+                    eprintln!("ctibox-sim: {e}");
+                }
+                RunOutcome::Ran(r) => {
+                    print!("{}", r.render());
+                    if let Some(p) = &report {
+                        std::fs::write(p, r.to_json()).with_context(|| format!("writing {}", p.display()))?;
+                    }
+                }
+            }
+            if let Some(e) = ctl_err {
+                tracing::error!("{e}");
+            }
+            Ok(ExitCode::from(outcome.exit_code() as u8))
+        }
+        Cmd::Call { line, from, audio, tone, pattern, hangup_after, control } => {
+            let mut r = WireRequest::op("call");
+            r.line = Some(line);
+            r.from = Some(from);
+            r.wav = audio.map(|p| std::path::absolute(&p).unwrap_or(p));
+            r.tone = if tone.is_empty() { None } else { Some(tone) };
+            r.pattern = pattern;
+            r.hangup_after_ms = hangup_after.map(|s| (s * 1000.0).round().max(0.0) as u64);
+            live(&control.control, r, false)
+        }
+        Cmd::Dial { phone, line, digits, control } => {
+            let mut r = WireRequest::op("dial");
+            r.phone = phone;
+            r.line = line;
+            r.digits = Some(digits);
+            live(&control.control, r, false)
+        }
+        Cmd::Hangup { line, phone, control } => {
+            let mut r = WireRequest::op("hangup");
+            r.phone = phone;
+            r.line = line;
+            live(&control.control, r, false)
+        }
+        Cmd::Offhook { phone, control } => {
+            let mut r = WireRequest::op("offhook");
+            r.phone = Some(phone);
+            live(&control.control, r, false)
+        }
+        Cmd::Flash { phone, control } => {
+            let mut r = WireRequest::op("flash");
+            r.phone = Some(phone);
+            live(&control.control, r, false)
+        }
+        Cmd::Answer { phone, control } => {
+            let mut r = WireRequest::op("answer");
+            r.phone = Some(phone);
+            live(&control.control, r, false)
+        }
+        Cmd::Status { json, control } => live(&control.control, WireRequest::op("status"), json),
+    }
+}
