@@ -612,10 +612,7 @@ impl<B: Board> Engine<B> {
             {
                 let t = inputs[0] as usize;
                 let src = t * n..(t + 1) * n;
-                self.tx_codes[r.clone()].copy_from_slice(&self.rx_codes[src.clone()]);
-                // Keep linear tx for anyone reading it (recorders, tests).
-                let (txp, rxp) = (&mut self.tx_pcm, &self.rx_pcm);
-                txp[r].copy_from_slice(&rxp[src]);
+                self.tx_codes[r].copy_from_slice(&self.rx_codes[src]);
                 continue;
             }
             let mut ended = false;
