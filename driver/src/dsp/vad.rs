@@ -32,23 +32,31 @@
 //!    x[n]·x[n−k] are the only per-sample work; the rest of the 5×5
 //!    covariance matrix follows from them and the frame edges, and a 4×4
 //!    Cholesky solve runs once per frame). Any sum of one or two sines obeys
-//!    an exact order-4 recurrence, so a steady tone leaves only noise in the
-//!    residual: the frame is **tonal** when the prediction gain reaches
-//!    [`VadParams::tone_gain_db`], or reaches [`NOISY_TONE_MIN_GAIN_DB`]
-//!    while the residual is no more than the noise floor amplified by the
-//!    predictor (a tone in noise). Speech, whose residual is its excitation,
-//!    seldom does either for long. A frame with a gain under
-//!    [`FLAT_GAIN_DB`] is **noise-like** (white noise, some fricatives);
-//!    the rest are **speech**.
-//! 3. **Decisions.** A *stretch* of activity begins at the first active
-//!    frame after at least [`STRETCH_GAP_FRAMES`] quiet ones. Voice starts
-//!    when a stretch holds [`VadParams::onset_ms`] of speech frames and at
-//!    least twice as many speech frames as tonal ones; the reported start
-//!    is the stretch's first frame. Voice stops after
-//!    [`VadParams::hangover_ms`] without speech or noise-like activity; the
-//!    reported end is the end of the last such frame. A tone starts after
-//!    [`VadParams::tone_min_ms`] of consecutive tonal frames and stops after
-//!    two frames that are not; a tone's frames never count as speech.
+//!    an exact order-4 recurrence that does not change with time, so a
+//!    frame is **tonal** when its prediction gain reaches
+//!    [`VadParams::tone_gain_db`] *and* the predictor fitted two frames
+//!    (20 ms) earlier does as well on it, within [`TONE_STEADY_DB`] plus
+//!    [`TONE_MISMATCH_DB`] of the frame's energy. Speech, whose spectrum
+//!    moves, seldom passes both for long; a tone 20 dB above white noise
+//!    does in almost every frame. A frame with a gain under
+//!    [`FLAT_GAIN_DB`] is **noise-like** (white noise, fricatives); the
+//!    rest are **speech**.
+//! 3. **Decisions.**
+//!    - Voice starts when, among the last 2 × [`VadParams::onset_ms`] of
+//!      frames, [`VadParams::onset_ms`] are speech or noise-like and at
+//!      least [`ONSET_VOICED_FRAMES`] are speech (a noise burst or a
+//!      fricative alone does not start voice). The reported start is the
+//!      first active frame after [`STRETCH_GAP_FRAMES`] quiet ones (so the
+//!      "h" of "hello" is included).
+//!    - Voice stops after [`VadParams::hangover_ms`] without a speech,
+//!      noise-like or tonal frame; the reported end is the end of the
+//!      last such frame.
+//!    - A tone starts after [`VadParams::tone_min_ms`] of tonal frames (a
+//!      single other frame bridged), or [`VadParams::tone_in_voice_ms`]
+//!      while voice is on: a steady vowel or hum inside speech stays
+//!      voice, a beep after a greeting becomes a tone and the voice is
+//!      taken to have ended where it began. It stops after two frames
+//!      that are not tonal. Tonal frames never count toward voice onset.
 //!
 //! Per-sample work is one multiply-add for quiet frames and five for
 //! active ones, in loops the compiler vectorises; nothing allocates after
@@ -72,15 +80,18 @@
 //!   taken for speech until the floor absorbs it (about 120 ms), and
 //!   speech quieter than [`QUIET_NOISE_CEILING_DBM0`] held steady for
 //!   120 ms can be absorbed into the floor.
-//! - Tones less than about 20 dB above the noise are not reliably told
-//!   from speech; the dedicated call-progress and DTMF detectors remain
-//!   the authority on tones.
+//! - Tones less than about 20 dB above the noise (DTMF: 25 dB) are not
+//!   reliably told from speech; the dedicated call-progress and DTMF
+//!   detectors remain the authority on tones, and ToneStart reports no
+//!   frequencies.
+//! - Very steady synthetic vowels (espeak-ng) can be reported as a short
+//!   tone between voice events when voice is off.
 //! - Music is reported as voice.
 //! - Only 8 kHz sampling.
 
 use std::sync::{Arc, LazyLock};
 
-use super::level::{dbm0_to_power, power_to_dbm0};
+use super::level::power_to_dbm0;
 
 /// Samples per analysis frame (10 ms at 8 kHz).
 pub const FRAME_SAMPLES: usize = 80;
@@ -105,12 +116,31 @@ pub const QUIET_NOISE_CEILING_DBM0: f32 = -35.0;
 pub const FLAT_GAIN_DB: f32 = 3.0;
 /// Steady frames whose gain stays below this count as noise for the floor.
 pub const NOISE_MAX_GAIN_DB: f32 = 5.0;
-/// Least prediction gain of a tone in noise (see the module doc).
-pub const NOISY_TONE_MIN_GAIN_DB: f32 = 10.0;
+/// Longest window (frames) in which the onset's speech frames are counted:
+/// twice the onset, at most this.
+pub const ONSET_WINDOW_FRAMES: u32 = 32;
 /// Quiet frames that end a stretch of activity.
-pub const STRETCH_GAP_FRAMES: u32 = 3;
+pub const STRETCH_GAP_FRAMES: u32 = 20;
+/// Speech (neither flat nor tonal) frames needed among the onset frames: a
+/// fricative or a noise burst alone does not start voice.
+pub const ONSET_VOICED_FRAMES: u32 = 2;
 /// Non-tonal frames that end a tone.
 pub const TONE_END_FRAMES: u32 = 2;
+/// How much more residual the predictor of two frames before may leave on
+/// a tonal frame than the frame's own (a steady tone's recurrence does not
+/// change; speech's does)...
+pub const TONE_STEADY_DB: f32 = 1.0;
+/// ... plus this much of the frame's energy, which covers the estimation
+/// noise of very predictable frames.
+pub const TONE_MISMATCH_DB: f32 = -25.0;
+
+/// Least gain the predictor of two frames before must reach on a frame of
+/// gain `gain_db` for the frame to be steady.
+fn steady_gain_db(gain_db: f32) -> f32 {
+    let own = 10f32.powf((TONE_STEADY_DB - gain_db) / 10.0);
+    let slack = 10f32.powf(TONE_MISMATCH_DB / 10.0);
+    -10.0 * (own + slack).log10()
+}
 /// Highest prediction gain reported (the solve is regularised at −40 dB).
 pub const MAX_GAIN_DB: f32 = 40.0;
 
@@ -154,10 +184,15 @@ pub struct VadParams {
     pub margin_db: f32,
     /// Frames quieter than this are never active.
     pub min_speech_dbm0: f32,
-    /// Prediction gain at which a frame is tonal whatever the noise.
+    /// Least prediction gain of a tonal frame (which must also be predicted
+    /// as well by the predictor of two frames before, see [`TONE_STEADY_DB`]).
     pub tone_gain_db: f32,
     /// Consecutive tonal frames that make a tone.
     pub tone_min_ms: u32,
+    /// Consecutive tonal frames that make a tone while voice is on (a
+    /// steady sung vowel or hum is part of the voice; a beep after a
+    /// greeting ends it, back to where the tone began).
+    pub tone_in_voice_ms: u32,
     /// Report [`VadEvent::SilenceTimeout`] after this long without voice.
     pub silence_timeout_ms: Option<u32>,
 }
@@ -168,9 +203,10 @@ impl Default for VadParams {
             onset_ms: 50,
             hangover_ms: 300,
             margin_db: 9.0,
-            min_speech_dbm0: -48.0,
-            tone_gain_db: 20.0,
-            tone_min_ms: 40,
+            min_speech_dbm0: -55.0,
+            tone_gain_db: 12.0,
+            tone_min_ms: 100,
+            tone_in_voice_ms: 400,
             silence_timeout_ms: None,
         }
     }
@@ -179,7 +215,7 @@ impl Default for VadParams {
 /// Parameters that make no sense.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum VadParamsError {
-    #[error("onset {0} ms is outside 10 … 1000 ms")]
+    #[error("onset {0} ms is outside 10 … 160 ms")]
     BadOnset(u32),
     #[error("hangover {0} ms is outside 10 … 60000 ms")]
     BadHangover(u32),
@@ -187,9 +223,9 @@ pub enum VadParamsError {
     BadMargin(f32),
     #[error("minimum speech level {0} dBm0 is outside -70 … -10 dBm0")]
     BadMinLevel(f32),
-    #[error("tone gain {0} dB is outside 10 … 40 dB")]
+    #[error("tone gain {0} dB is outside 6 … 40 dB")]
     BadToneGain(f32),
-    #[error("tone length {0} ms is outside 20 … 1000 ms")]
+    #[error("tone length {0} ms is outside 20 … 2000 ms")]
     BadToneLength(u32),
     #[error("silence timeout of 0 ms")]
     ZeroTimeout,
@@ -202,6 +238,7 @@ pub struct VadDescriptor {
     onset_frames: u32,
     hangover_frames: u32,
     tone_min_frames: u32,
+    tone_in_voice_frames: u32,
     timeout_samples: Option<u64>,
     rise_db_per_frame: f32,
 }
@@ -209,7 +246,7 @@ pub struct VadDescriptor {
 impl VadDescriptor {
     pub fn new(params: VadParams) -> Result<Self, VadParamsError> {
         let p = params;
-        if !(10..=1000).contains(&p.onset_ms) {
+        if !(10..=(ONSET_WINDOW_FRAMES / 2 * FRAME_MS)).contains(&p.onset_ms) {
             return Err(VadParamsError::BadOnset(p.onset_ms));
         }
         if !(10..=60_000).contains(&p.hangover_ms) {
@@ -221,11 +258,13 @@ impl VadDescriptor {
         if !(-70.0..=-10.0).contains(&p.min_speech_dbm0) {
             return Err(VadParamsError::BadMinLevel(p.min_speech_dbm0));
         }
-        if !(10.0..=MAX_GAIN_DB).contains(&p.tone_gain_db) {
+        if !(6.0..=MAX_GAIN_DB).contains(&p.tone_gain_db) {
             return Err(VadParamsError::BadToneGain(p.tone_gain_db));
         }
-        if !(20..=1000).contains(&p.tone_min_ms) {
-            return Err(VadParamsError::BadToneLength(p.tone_min_ms));
+        for ms in [p.tone_min_ms, p.tone_in_voice_ms] {
+            if !(20..=2000).contains(&ms) {
+                return Err(VadParamsError::BadToneLength(ms));
+            }
         }
         if p.silence_timeout_ms == Some(0) {
             return Err(VadParamsError::ZeroTimeout);
@@ -236,6 +275,7 @@ impl VadDescriptor {
             onset_frames: frames(p.onset_ms),
             hangover_frames: frames(p.hangover_ms),
             tone_min_frames: frames(p.tone_min_ms),
+            tone_in_voice_frames: frames(p.tone_in_voice_ms),
             timeout_samples: p.silence_timeout_ms.map(|ms| ms as u64 * 8),
             rise_db_per_frame: FLOOR_RISE_DB_PER_S * FRAME_MS as f32 / 1000.0,
         })
@@ -268,26 +308,32 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// The order-4 covariance-method predictor of one frame.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct FrameFit {
-    /// Mean power of the frame (16-bit units²).
-    pub power: f32,
     /// Prediction gain: frame energy over residual energy, dB.
     pub gain_db: f32,
-    /// Mean power of the prediction residual.
-    pub residual_power: f32,
-    /// 1 + Σ aᵢ²: how much the predictor amplifies white noise.
-    pub noise_gain: f32,
+    /// Gain of the earlier frame's predictor on this frame, dB (when one
+    /// was given).
+    pub cross_gain_db: Option<f32>,
+    /// The predictor: x[n] ≈ −Σ aᵢ·x[n−i]; `None` when the frame is silent
+    /// or degenerate.
+    pub a: Option<[f64; LPC_ORDER]>,
+}
+
+/// Gain in dB of frame energy `e0` over residual `e`, capped.
+fn gain_db(e0: f64, e: f64) -> f32 {
+    let floor = e0 * 10f64.powf(-(MAX_GAIN_DB as f64) / 10.0);
+    (10.0 * (e0 / e.max(floor)).log10()) as f32
 }
 
 /// Fit the predictor to `xs` = the 4 samples before the frame followed by
-/// the frame's 80 samples; `r0` is Σx² over the frame.
+/// the frame's 80 samples; `r0` is Σx² over the frame. With `prev`, also
+/// measure how well that (earlier) predictor does on this frame.
 // Matrix code reads best with indices.
 #[allow(clippy::needless_range_loop)]
-fn fit(xs: &[f32; LPC_ORDER + FRAME_SAMPLES], r0: f32) -> FrameFit {
+fn fit(xs: &[f32; LPC_ORDER + FRAME_SAMPLES], r0: f32, prev: Option<&[f64; LPC_ORDER]>) -> FrameFit {
     const P: usize = LPC_ORDER;
     const N: usize = FRAME_SAMPLES;
-    let power = r0 / N as f32;
     if r0 <= 0.0 {
-        return FrameFit { power, gain_db: 0.0, residual_power: 0.0, noise_gain: 1.0 };
+        return FrameFit::default();
     }
     // φ(i, j) = Σ_{n<N} x[n−i]·x[n−j]; x[n] is xs[n + P].
     let cur = &xs[P..P + N];
@@ -317,7 +363,7 @@ fn fit(xs: &[f32; LPC_ORDER + FRAME_SAMPLES], r0: f32) -> FrameFit {
             }
             if i == j {
                 if s <= 0.0 {
-                    return FrameFit { power, gain_db: 0.0, residual_power: power, noise_gain: 1.0 };
+                    return FrameFit::default();
                 }
                 l[i][i] = s.sqrt();
             } else {
@@ -345,14 +391,18 @@ fn fit(xs: &[f32; LPC_ORDER + FRAME_SAMPLES], r0: f32) -> FrameFit {
     for j in 0..P {
         e += a[j] * phi[0][j + 1];
     }
-    let floor = phi[0][0] * 10f64.powf(-(MAX_GAIN_DB as f64) / 10.0);
-    let e = e.max(floor);
-    FrameFit {
-        power,
-        gain_db: (10.0 * (phi[0][0] / e).log10()) as f32,
-        residual_power: (e / N as f64) as f32,
-        noise_gain: (1.0 + a.iter().map(|v| v * v).sum::<f64>()) as f32,
-    }
+    // Residual of another predictor b: vᵀΦv with v = [1, b].
+    let cross_gain_db = prev.map(|b| {
+        let v = [1.0, b[0], b[1], b[2], b[3]];
+        let mut q = 0.0;
+        for i in 0..=P {
+            for j in 0..=P {
+                q += v[i] * v[j] * phi[i][j];
+            }
+        }
+        gain_db(phi[0][0], q)
+    });
+    FrameFit { gain_db: gain_db(phi[0][0], e), cross_gain_db, a: Some(a) }
 }
 
 /// Per-channel voice activity detector.
@@ -366,6 +416,9 @@ pub struct Vad {
     fill: usize,
     /// The last LPC_ORDER samples of the previous frame.
     hist: [f32; LPC_ORDER],
+    /// Predictors of the last two frames (index 0 is the last), `None`
+    /// for quiet frames.
+    pred: [Option<[f64; LPC_ORDER]>; 2],
     /// Noise floor, dBm0; NaN until the first frame.
     floor_dbm0: f32,
     /// Levels (dBm0) and prediction gains (dB, 0 for quiet frames) of the
@@ -379,17 +432,25 @@ pub struct Vad {
     last_class: FrameClass,
     /// Start of the current stretch of activity, if any.
     stretch_start: Option<u64>,
-    /// Speech and tonal frames in the stretch.
-    stretch_speech: u32,
-    stretch_tonal: u32,
-    /// Consecutive quiet frames.
+    /// Which of the last frames (up to [`ONSET_WINDOW_FRAMES`]) were speech
+    /// or noise-like, and which were speech (bit 0 is the newest).
+    active_window: u32,
+    speech_window: u32,
+    /// Consecutive quiet frames, and where the current run of active
+    /// frames began.
     quiet_run: u32,
+    active_run_start: u64,
     /// Voice is on.
     voice: bool,
-    /// End of the last speech or noise-like frame while voice was on.
+    /// End of the last frame that kept the voice on.
     voice_last: u64,
-    /// Frames since then.
-    voice_idle: u32,
+    /// End of the last speech or noise-like frame while voice was on, as
+    /// of now and of the last three frames (newest first).
+    voice_last_untoned: u64,
+    untoned_ring: [u64; 3],
+    /// `voice_last_untoned` as of two frames before the current tonal run
+    /// (whose first two frames may have passed for speech).
+    untoned_before_run: u64,
     /// Tone is on.
     tone: bool,
     /// Consecutive tonal frames, and where they began.
@@ -413,6 +474,7 @@ impl Vad {
             buf: [0; FRAME_SAMPLES],
             fill: 0,
             hist: [0.0; LPC_ORDER],
+            pred: [None; 2],
             floor_dbm0: f32::NAN,
             levels: [0.0; STATIONARY_FRAMES],
             gains: [0.0; STATIONARY_FRAMES],
@@ -420,12 +482,15 @@ impl Vad {
             frames: 0,
             last_class: FrameClass::Quiet,
             stretch_start: None,
-            stretch_speech: 0,
-            stretch_tonal: 0,
+            active_window: 0,
+            speech_window: 0,
             quiet_run: 0,
+            active_run_start: 0,
             voice: false,
             voice_last: 0,
-            voice_idle: 0,
+            voice_last_untoned: 0,
+            untoned_ring: [0; 3],
+            untoned_before_run: 0,
             tone: false,
             tonal_run: 0,
             tonal_run_start: 0,
@@ -532,12 +597,14 @@ impl Vad {
         }
         let threshold = (self.floor_dbm0 + d.params.margin_db).max(d.params.min_speech_dbm0);
         let (class, gain) = if level < threshold {
+            self.pred = [None, self.pred[0]];
             (FrameClass::Quiet, 0.0)
         } else {
-            let f = fit(&xs, r0);
-            let floor_power = dbm0_to_power(self.floor_dbm0 as f64) as f32;
-            let tonal = f.gain_db >= d.params.tone_gain_db
-                || (f.gain_db >= NOISY_TONE_MIN_GAIN_DB && f.residual_power <= 2.0 * f.noise_gain * floor_power);
+            let f = fit(&xs, r0, self.pred[1].as_ref());
+            self.pred = [f.a, self.pred[0]];
+            // A tone is predictable, and by the same predictor 20 ms later.
+            let tonal =
+                f.gain_db >= d.params.tone_gain_db && f.cross_gain_db.is_some_and(|c| c >= steady_gain_db(f.gain_db));
             let class = if tonal {
                 FrameClass::Tonal
             } else if f.gain_db < FLAT_GAIN_DB {
@@ -580,71 +647,94 @@ impl Vad {
     }
 
     fn decide(&mut self, class: FrameClass, start: u64, end: u64, out: &mut Vec<VadEvent>) {
-        let (onset, hangover, tone_min, timeout) =
-            (self.desc.onset_frames, self.desc.hangover_frames, self.desc.tone_min_frames, self.desc.timeout_samples);
-        // Stretches of activity.
+        let d = &*self.desc;
+        let (onset, hangover, timeout) =
+            (d.onset_frames, d.hangover_frames as u64 * FRAME_SAMPLES as u64, d.timeout_samples);
+        let tone_min = if self.voice { d.tone_in_voice_frames } else { d.tone_min_frames };
+        self.untoned_ring = [self.voice_last_untoned, self.untoned_ring[0], self.untoned_ring[1]];
+        let window_mask = (1u32 << (2 * onset).min(ONSET_WINDOW_FRAMES)) - 1;
+        // Stretches of activity (for the start position of voice); the
+        // frames of a tone belong to none.
         if class == FrameClass::Quiet {
             self.quiet_run += 1;
             if self.quiet_run >= STRETCH_GAP_FRAMES {
-                self.end_stretch();
+                self.stretch_start = None;
             }
         } else {
+            if self.quiet_run > 0 {
+                self.active_run_start = start;
+            }
             self.quiet_run = 0;
-            if self.stretch_start.is_none() {
+            if self.stretch_start.is_none() && !self.tone {
                 self.stretch_start = Some(start);
             }
-            match class {
-                FrameClass::Speech => self.stretch_speech += 1,
-                FrameClass::Tonal => self.stretch_tonal += 1,
-                _ => {}
-            }
         }
-        // Tones.
+        let voiced = class == FrameClass::Speech;
+        let active = voiced || class == FrameClass::NoiseLike;
+        self.active_window = ((self.active_window << 1) | u32::from(active)) & window_mask;
+        self.speech_window = ((self.speech_window << 1) | u32::from(voiced)) & window_mask;
+        // Tones: runs of tonal frames, a single other frame bridged.
         if class == FrameClass::Tonal {
             if self.tonal_run == 0 {
                 self.tonal_run_start = start;
+                self.untoned_before_run = self.untoned_ring[2];
             }
             self.tonal_run += 1;
             self.non_tonal_run = 0;
             self.tone_last = end;
             if !self.tone && self.tonal_run >= tone_min {
                 self.tone = true;
-                // The tone's edges must not count as speech.
-                self.stretch_speech = 0;
-                out.push(VadEvent::ToneStart { start: self.tonal_run_start, at: end });
+                // The tone's frames are not speech, nor the voice's.
+                self.speech_window = 0;
+                self.active_window = 0;
+                self.stretch_start = None;
+                // The first two frames of a tone cannot be tested for
+                // steadiness: the tone began up to two frames earlier.
+                let start = self.active_run_start.max(self.tonal_run_start.saturating_sub(2 * FRAME_SAMPLES as u64));
+                self.voice_last = self.untoned_before_run.min(start);
+                out.push(VadEvent::ToneStart { start, at: end });
             }
         } else {
-            self.tonal_run = 0;
-            if self.tone {
-                self.non_tonal_run += 1;
-                if self.non_tonal_run >= TONE_END_FRAMES {
+            self.non_tonal_run += 1;
+            if self.non_tonal_run >= TONE_END_FRAMES {
+                self.tonal_run = 0;
+                if self.tone {
                     self.tone = false;
-                    self.stretch_speech = 0;
-                    self.stretch_tonal = 0;
+                    self.speech_window = 0;
+                    self.active_window = 0;
+                    self.stretch_start = (class != FrameClass::Quiet).then_some(self.tone_last);
                     out.push(VadEvent::ToneStop { end: self.tone_last, at: end });
                 }
             }
         }
-        // Voice.
+        // Voice: speech and noise-like frames keep it on, and so do tonal
+        // frames until they add up to a tone (a sung vowel, a hum); when
+        // they do, the voice is taken to have ended where the tone began.
         if self.voice {
-            if matches!(class, FrameClass::Speech | FrameClass::NoiseLike) {
-                self.voice_last = end;
-                self.voice_idle = 0;
-            } else {
-                self.voice_idle += 1;
-                if self.voice_idle >= hangover {
-                    self.voice = false;
-                    self.silence_since = self.voice_last;
-                    self.timeout_fired = false;
-                    self.end_stretch();
-                    out.push(VadEvent::VoiceStop { end: self.voice_last, at: end });
+            match class {
+                FrameClass::Speech | FrameClass::NoiseLike => {
+                    self.voice_last = end;
+                    self.voice_last_untoned = end;
                 }
+                FrameClass::Tonal if !self.tone => self.voice_last = end,
+                _ => {}
             }
-        } else if !self.tone && self.stretch_speech >= onset && self.stretch_speech >= 2 * self.stretch_tonal {
+            if end - self.voice_last >= hangover {
+                self.voice = false;
+                self.silence_since = self.voice_last;
+                self.timeout_fired = false;
+                self.speech_window = 0;
+                self.active_window = 0;
+                out.push(VadEvent::VoiceStop { end: self.voice_last, at: end });
+            }
+        } else if !self.tone
+            && self.active_window.count_ones() >= onset
+            && self.speech_window.count_ones() >= ONSET_VOICED_FRAMES
+        {
             let start = self.stretch_start.unwrap_or(start);
             self.voice = true;
             self.voice_last = end;
-            self.voice_idle = 0;
+            self.voice_last_untoned = end;
             out.push(VadEvent::VoiceStart { start, at: end });
         }
         // Silence timeout.
@@ -653,12 +743,6 @@ impl Vad {
             self.timeout_fired = true;
             out.push(VadEvent::SilenceTimeout { since: self.silence_since, at: end });
         }
-    }
-
-    fn end_stretch(&mut self) {
-        self.stretch_start = None;
-        self.stretch_speech = 0;
-        self.stretch_tonal = 0;
     }
 }
 
@@ -811,7 +895,7 @@ impl AnswerDetector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dsp::level::dbm0_to_peak;
+    use crate::dsp::level::{dbm0_to_peak, dbm0_to_power};
     use crate::dsp::noise::NoiseGenerator;
 
     const TAU: f64 = 2.0 * std::f64::consts::PI;
@@ -874,7 +958,7 @@ mod tests {
                 *o = *s as f32;
             }
             let r0 = dot(&xs[LPC_ORDER..], &xs[LPC_ORDER..]);
-            out.push(fit(&xs, r0).gain_db);
+            out.push(fit(&xs, r0, None).gain_db);
         }
         out
     }
@@ -882,8 +966,8 @@ mod tests {
     #[test]
     fn pseudo_speech_is_not_tonal() {
         let g = gains(&pseudo_speech(2000, -20.0, 1));
-        let tonal = g.iter().filter(|&&v| v >= VadParams::default().tone_gain_db).count();
-        assert!(tonal * 20 < g.len(), "{g:?}");
+        let predictable = g.iter().filter(|&&v| v >= 20.0).count();
+        assert!(predictable * 20 < g.len(), "{g:?}");
     }
 
     fn run(sig: &[i16], params: VadParams, chunk: usize) -> Vec<VadEvent> {
@@ -903,18 +987,26 @@ mod tests {
             *o = *s as f32;
         }
         let r0 = dot(&xs[LPC_ORDER..], &xs[LPC_ORDER..]);
-        let f = fit(&xs, r0);
+        let f = fit(&xs, r0, None);
         assert!(f.gain_db > 30.0, "{f:?}");
+        // The same tone later is predicted as well by this predictor.
+        let later = tones(&[440.0, 480.0], -20.0, 3 * xs.len());
+        let mut ys = [0f32; LPC_ORDER + FRAME_SAMPLES];
+        for (o, s) in ys.iter_mut().zip(&later[2 * xs.len()..]) {
+            *o = *s as f32;
+        }
+        let r0y = dot(&ys[LPC_ORDER..], &ys[LPC_ORDER..]);
+        let g = fit(&ys, r0y, f.a.as_ref());
+        assert!(g.cross_gain_db.is_some_and(|c| c > 30.0), "{g:?}");
         let mut n = vec![0i16; xs.len()];
         NoiseGenerator::new(1, -30.0).tx(&mut n);
         for (o, s) in xs.iter_mut().zip(&n) {
             *o = *s as f32;
         }
         let r0 = dot(&xs[LPC_ORDER..], &xs[LPC_ORDER..]);
-        let f = fit(&xs, r0);
+        let f = fit(&xs, r0, None);
         assert!(f.gain_db < FLAT_GAIN_DB, "{f:?}");
-        assert!((f.noise_gain - 1.0).abs() < 0.2, "{f:?}");
-        assert_eq!(fit(&[0.0; LPC_ORDER + FRAME_SAMPLES], 0.0).gain_db, 0.0);
+        assert_eq!(fit(&[0.0; LPC_ORDER + FRAME_SAMPLES], 0.0, None), FrameFit::default());
     }
 
     #[test]
@@ -963,6 +1055,28 @@ mod tests {
         NoiseGenerator::new(5, -50.0).tx(a);
         NoiseGenerator::new(6, -40.0).tx(b);
         assert!(run(&sig, VadParams::default(), 80).is_empty());
+    }
+
+    #[test]
+    fn a_beep_after_speech_ends_the_voice_where_it_begins() {
+        let mut sig = vec![0i16; 2000];
+        sig.extend(pseudo_speech(700, -20.0, 11));
+        let speech_end = sig.len() as u64;
+        sig.extend(vec![0i16; 800]);
+        let beep = sig.len() as u64;
+        sig.extend(tones(&[1000.0], -15.0, 8 * 700));
+        sig.extend(vec![0i16; 8000]);
+        let ev = run(&sig, VadParams::default(), 80);
+        let stop = ev.iter().find_map(|e| match e {
+            VadEvent::VoiceStop { end, .. } => Some(*end),
+            _ => None,
+        });
+        assert!(stop.is_some_and(|e| e <= beep && e + 8 * 200 >= speech_end), "{ev:?}");
+        assert!(
+            ev.iter().any(|e| matches!(e, VadEvent::ToneStart { start, .. } if start.abs_diff(beep) <= 80)),
+            "{ev:?}"
+        );
+        assert_eq!(ev.iter().filter(|e| matches!(e, VadEvent::VoiceStart { .. })).count(), 1, "{ev:?}");
     }
 
     #[test]
