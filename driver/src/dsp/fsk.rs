@@ -65,7 +65,7 @@ pub const DEFAULT_CARRIER_OFF_DBM0: f32 = -49.0;
 const SYNC_PLL_GAIN: f32 = 0.2;
 /// PLL gain inside an asynchronous character (its start edge sets the
 /// clock exactly; later edges only average out the start edge's jitter).
-const ASYNC_PLL_GAIN: f32 = 0.15;
+const ASYNC_PLL_GAIN: f32 = 0.3;
 /// Q14 scale of the oscillator table.
 const OSC_SCALE: f64 = 16384.0;
 /// Right shift of each product (keeps a 64-sample sum of full-scale
@@ -169,6 +169,9 @@ pub struct FskRxDescriptor {
     osc: Vec<[i16; 4]>,
     /// Bit clock advance per sample, bits.
     bit_inc: f32,
+    /// Clock phase at which a bit is sampled: half a sample before the
+    /// ideal instant, so the nearest sample is taken.
+    sample_at: f32,
     /// Carrier thresholds on |mark|² + |space|² (sum units squared).
     on_power: f32,
     off_power: f32,
@@ -223,6 +226,7 @@ impl FskRxDescriptor {
             period,
             osc,
             bit_inc: spec.baud / SAMPLE_RATE_HZ as f32,
+            sample_at: 1.0 - spec.baud / SAMPLE_RATE_HZ as f32 / 2.0,
             on_power: thr(on_dbm0),
             off_power: thr(off_dbm0.min(on_dbm0)),
             on_hold: window as u32,
@@ -370,8 +374,8 @@ impl FskRx {
         let (d, e) = self.correlate(x);
         let base = self.pos;
         self.pos = base + n as u64;
-        let (on_power, off_power, off_hold, inc) =
-            (self.desc.on_power, self.desc.off_power, self.desc.off_hold, self.desc.bit_inc);
+        let (on_power, off_power, off_hold, inc, sample_at) =
+            (self.desc.on_power, self.desc.off_power, self.desc.off_hold, self.desc.bit_inc, self.desc.sample_at);
         if !self.carrier && !e[..n].iter().any(|&v| v >= on_power) {
             // No tone anywhere in the chunk: nothing to clock.
             self.cd_count = 0;
@@ -408,7 +412,7 @@ impl FskRx {
             }
             prev_bit = bit;
             prev_d = dk;
-            if phase >= 1.0 {
+            if phase >= sample_at {
                 phase -= 1.0;
                 self.sample(at, bit, sink);
             }
@@ -468,23 +472,28 @@ impl FskRx {
         let inc = self.desc.bit_inc;
         // Where between the previous sample and this one d crossed 0.
         let t = if prev_d != d { (prev_d / (prev_d - d)).clamp(0.0, 1.0) } else { 0.5 };
+        // Phase error of the edge, wrapped into [−0.5, 0.5).
+        let mut err = phase - (1.0 - t) * inc - 0.5;
+        if err >= 0.5 {
+            err -= 1.0;
+        } else if err < -0.5 {
+            err += 1.0;
+        }
         match (self.framing, self.char_state) {
             (FskFraming::Async8N1, CharState::Idle) => {
                 if bit {
                     phase
-                } else {
-                    // Start edge: half a bit before the next sampling instant.
+                } else if self.marks >= 2 || err.abs() > 0.25 {
+                    // Start edge after idle marks: half a bit before the
+                    // next sampling instant.
                     0.5 + (1.0 - t) * inc
+                } else {
+                    // Start bit right after a stop bit: the clock is good,
+                    // nudge it as inside a character.
+                    phase - ASYNC_PLL_GAIN * err
                 }
             }
             (framing, _) => {
-                // Phase error of the edge, wrapped into [−0.5, 0.5).
-                let mut err = phase - (1.0 - t) * inc - 0.5;
-                if err >= 0.5 {
-                    err -= 1.0;
-                } else if err < -0.5 {
-                    err += 1.0;
-                }
                 let gain = if framing == FskFraming::Sync { SYNC_PLL_GAIN } else { ASYNC_PLL_GAIN };
                 phase - gain * err
             }
@@ -749,7 +758,9 @@ mod tests {
 
     /// Sync receive: the transmitted bit pattern appears in the received bits.
     fn sync_loopback(spec: FskSpec, dbm0: f32, snr_db: Option<f64>, block: usize) -> (Vec<bool>, Vec<bool>) {
-        let mut bits = vec![true; 20];
+        // A training preamble of alternations (as V.21 sends flags), so the
+        // PLL is locked when the data starts.
+        let mut bits: Vec<bool> = (0..20).map(|i| i % 2 == 1).collect();
         bits.extend(prbs(spec.baud as u64, 400));
         bits.extend([true; 10]);
         let mut sig = vec![0i16; 400];
