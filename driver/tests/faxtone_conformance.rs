@@ -22,6 +22,7 @@ use ctibox_driver::dsp::g711;
 use ctibox_driver::dsp::level::{block_dbm0, db_to_gain};
 use ctibox_driver::dsp::noise::NoiseGenerator;
 use ctibox_driver::hal::Law;
+use support::speech::{music_corpus, speech_corpus};
 use support::{Scorecard, require_tool, run, sox_synth, tempfile_dir};
 
 /// One second at 8 kHz: the longest a detection may take.
@@ -296,6 +297,19 @@ fn nothing_is_reported_on_speech_music_dtmf_call_progress_or_noise() {
         }
     }
     rows.push(("speech (espeak-ng, 7 texts x 3 levels)", speech_sigs));
+    // The shared corpus: more than 15 minutes of speech in three languages
+    // and five voices, at three levels.
+    let mut corpus = Vec::new();
+    for (_, clip) in speech_corpus() {
+        for dbm0 in [-10.0f32, -20.0, -30.0] {
+            corpus.push(scale_to(clip, dbm0));
+        }
+    }
+    rows.push(("speech corpus (support::speech, 15 min x 3 levels)", corpus));
+    rows.push((
+        "music corpus (support::speech, 3 min x 2 levels)",
+        music_corpus().iter().flat_map(|(_, m)| [scale_to(m, -10.0), scale_to(m, -25.0)]).collect(),
+    ));
 
     let mut music = Vec::new();
     // Melodies of short notes, including C#6 (1109 Hz) and C7 (2093 Hz).
