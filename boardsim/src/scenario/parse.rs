@@ -322,7 +322,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "h" => v * 3_600_000.0,
         _ => return Err(bad()),
     };
-    if !ms.is_finite() || ms < 0.0 || ms > 1e12 {
+    if !ms.is_finite() || !(0.0..=1e12).contains(&ms) {
         return Err(bad());
     }
     Ok(Duration::from_samples((ms * 8.0).round() as u64))

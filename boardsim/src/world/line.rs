@@ -303,7 +303,7 @@ impl Line {
                     c.rings = self.ringer.rings();
                     c.end(at, EndReason::Abandoned);
                 }
-                self.to_idle_inbound();
+                self.go_idle();
                 Ok(())
             }
             LineState::Talking { caller } => {
@@ -334,7 +334,7 @@ impl Line {
         }
     }
 
-    fn to_idle_inbound(&mut self) {
+    fn go_idle(&mut self) {
         self.state = LineState::Idle;
         self.give_up_at = None;
         self.hangup_at = None;
@@ -366,6 +366,7 @@ impl Line {
     }
 
     /// The driver's hook command at `at`.
+    #[allow(clippy::too_many_arguments)]
     pub fn hook(
         &mut self,
         at: BoardTime,
@@ -422,7 +423,7 @@ impl Line {
                 _ => {}
             }
             if self.caller().is_none() {
-                self.to_idle_inbound();
+                self.go_idle();
                 self.ndigits = 0;
                 if self.polarity == Polarity::Reversed {
                     self.reverse(at, events);
@@ -443,7 +444,7 @@ impl Line {
         if let Some(p) = self.party().and_then(|p| parties.get_mut(p)) {
             p.peer.end(at, EndReason::DriverDetached);
         }
-        self.to_idle_inbound();
+        self.go_idle();
         self.ndigits = 0;
         if self.polarity == Polarity::Reversed {
             self.reverse(at, events);

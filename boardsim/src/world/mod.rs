@@ -523,9 +523,7 @@ impl World {
                 match cond {
                     Condition::Answered => after(peer.answered_at),
                     Condition::Ringing => peer.state == PeerState::Ringing,
-                    Condition::Rang(n) => {
-                        peer.in_call() && peer.rings >= *n || after(peer.ended_at) && peer.rings >= *n
-                    }
+                    Condition::Rang(n) => peer.rings >= *n && (peer.in_call() || after(peer.ended_at)),
                     Condition::Hears(t) => after(peer.listener.tone_heard(*t)),
                     Condition::HearsDtmf(d) => peer.listener.heard_digits(d, since),
                     Condition::HearsAudio => after(peer.listener.last_audio()),
