@@ -8,3 +8,4 @@ pub mod dsp;
 pub mod engine;
 pub mod hal;
 pub mod media;
+pub mod signaling;

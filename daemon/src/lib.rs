@@ -1,0 +1,6 @@
+//! ctibox control daemon: call control, dial plan, records, API.
+//!
+//! The binary `ctiboxd` is a thin shell over this library so that tests can
+//! run the daemon's parts directly.
+
+pub mod records;
