@@ -301,6 +301,11 @@ pub struct DtmfRxDescriptor {
     dft_to_power: f32,
     /// Threshold as a tone power (mean square).
     threshold_power: f32,
+    /// A sub-block with less Σx² than this is in no hit window: a window
+    /// that passes the power gate (mean ≥ 2·threshold) asks each of its
+    /// sub-blocks for at least share·(2·threshold·W)/3 = this. Its DFT is
+    /// then not needed.
+    quiet_sub_block: f32,
     normal_twist: f32,
     reverse_twist: f32,
     relative_peak: f32,
@@ -362,6 +367,12 @@ impl DtmfRxDescriptor {
             step2_lo: [[0.0; 8]; 2],
             dft_to_power: 2.0 / (WINDOW_SAMPLES * WINDOW_SAMPLES) as f32,
             threshold_power: level::dbm0_to_power(p.threshold_dbm0 as f64) as f32,
+            // With a little margin for rounding.
+            quiet_sub_block: 0.99
+                * db_to_power_ratio(p.sub_block_share_db)
+                * 2.0
+                * level::dbm0_to_power(p.threshold_dbm0 as f64) as f32
+                * SUB_BLOCK_SAMPLES as f32,
             normal_twist: db_to_power_ratio(p.normal_twist_db),
             reverse_twist: db_to_power_ratio(p.reverse_twist_db),
             relative_peak: db_to_power_ratio(p.relative_peak_db),
@@ -447,15 +458,14 @@ mod kernel {
         pub v: [[f32; 8]; 4],
         /// x[n−1] and x[n−2].
         pub x: [f32; 2],
-        /// Σx² of the samples so far, in two partial sums (even, odd
-        /// sample count) so that each is its own chain.
-        pub power: [f32; 2],
+        /// Σx² of the samples so far.
+        pub power: f32,
     }
 
     impl Bank {
         /// Σx² of the samples fed since the last reset.
         pub fn power(&self) -> f32 {
-            self.power[0] + self.power[1]
+            self.power
         }
     }
 
@@ -464,45 +474,131 @@ mod kernel {
         if FMA { a.mul_add(b, c) } else { a * b + c }
     }
 
-    /// One sample: returns v[n] from the state and x[n].
+    /// Splat a sample across the eight lanes.
     #[inline(always)]
-    fn step<const FMA: bool>(k: &Coeffs, v2: &[f32; 8], v4: &[f32; 8], x0: f32, x1: f32, x2: f32) -> [f32; 8] {
-        let xs = x0 + x2;
+    fn splat(x: f32) -> [f32; 8] {
+        [x; 8]
+    }
+
+    /// One sample: v[n] from v[n−2], v[n−4] and the splatted x[n], x[n−1],
+    /// x[n−2].
+    #[inline(always)]
+    fn step<const FMA: bool>(
+        k: &Coeffs,
+        v2: &[f32; 8],
+        v4: &[f32; 8],
+        x0: &[f32; 8],
+        x1: &[f32; 8],
+        x2: &[f32; 8],
+    ) -> [f32; 8] {
         let mut v0 = [0f32; 8];
         for i in 0..8 {
-            let g = madd::<FMA>(k.c[i], x1, xs);
+            let g = madd::<FMA>(k.c[i], x1[i], x0[i] + x2[i]);
             v0[i] = madd::<FMA>(k.c2[i], v2[i], g - v4[i]);
         }
         v0
     }
 
+    /// Feed `x` (at most one sub-block) through the eight filters.
     #[inline(always)]
     pub fn run<const FMA: bool>(k: &Coeffs, bank: &mut Bank, x: &[i16]) {
+        // Convert once, eight lanes at a time; Σx² on the way.
+        let mut buf = [0f32; super::SUB_BLOCK_SAMPLES];
+        let x = &x[..x.len().min(buf.len())];
+        let xf = &mut buf[..x.len()];
+        for (d, &s) in xf.iter_mut().zip(x) {
+            *d = s as f32;
+        }
+        let mut p = [0f32; 8];
+        let mut lanes = xf.chunks_exact(8);
+        for c in &mut lanes {
+            for l in 0..8 {
+                p[l] = madd::<FMA>(c[l], c[l], p[l]);
+            }
+        }
+        for (l, &v) in lanes.remainder().iter().enumerate() {
+            p[l] = madd::<FMA>(v, v, p[l]);
+        }
+        bank.power += (p[0] + p[4]) + (p[1] + p[5]) + ((p[2] + p[6]) + (p[3] + p[7]));
+
         let [mut v1, mut v2, mut v3, mut v4] = bank.v;
-        let [mut x1, mut x2] = bank.x;
-        let [mut p0, mut p1] = bank.power;
-        let mut pairs = x.chunks_exact(2);
+        let (mut x1, mut x2) = (splat(bank.x[0]), splat(bank.x[1]));
+        let mut pairs = xf.chunks_exact(2);
         for pair in &mut pairs {
-            let (a, b) = (pair[0] as f32, pair[1] as f32);
-            let va = step::<FMA>(k, &v2, &v4, a, x1, x2);
-            let vb = step::<FMA>(k, &v1, &v3, b, a, x1);
-            p0 = madd::<FMA>(a, a, p0);
-            p1 = madd::<FMA>(b, b, p1);
+            let (a, b) = (splat(pair[0]), splat(pair[1]));
+            let va = step::<FMA>(k, &v2, &v4, &a, &x1, &x2);
+            let vb = step::<FMA>(k, &v1, &v3, &b, &a, &x1);
             (v4, v3, v2, v1) = (v2, v1, va, vb);
             (x2, x1) = (a, b);
         }
         for &s in pairs.remainder() {
-            let a = s as f32;
-            let va = step::<FMA>(k, &v2, &v4, a, x1, x2);
-            p0 = madd::<FMA>(a, a, p0);
+            let a = splat(s);
+            let va = step::<FMA>(k, &v2, &v4, &a, &x1, &x2);
             (v4, v3, v2, v1) = (v3, v2, v1, va);
             (x2, x1) = (x1, a);
-            // Keep the two power sums balanced for the next call.
-            (p0, p1) = (p1, p0);
         }
         bank.v = [v1, v2, v3, v4];
-        bank.x = [x1, x2];
-        bank.power = [p0, p1];
+        bank.x = [x1[0], x2[0]];
+    }
+
+    /// `N` whole sub-blocks at once (`x` holds N·40 samples): N independent
+    /// plain Goertzel chains, interleaved sample by sample so that their
+    /// latencies overlap. Returns each sub-block's final state.
+    #[inline(always)]
+    /// Blocks whose Σx² is below `quiet` can be in no hit window (see
+    /// `DtmfRxDescriptor::quiet_sub_block`); when all are, the filters are
+    /// not run and their outputs stay zero.
+    pub fn run_blocks<const FMA: bool, const N: usize>(k: &Coeffs, x: &[i16], quiet: f32) -> [Bank; N] {
+        const M: usize = super::SUB_BLOCK_SAMPLES;
+        let mut banks = [Bank::default(); N];
+        if x.len() < N * M {
+            return banks;
+        }
+        const G: usize = M / 8;
+        // Samples as groups of eight lanes: conversion and Σx² are plain
+        // vertical vector operations.
+        let mut buf = [[[0f32; 8]; G]; N];
+        for (b, src) in buf.iter_mut().zip(x.chunks_exact(M)) {
+            for (g, s8) in b.iter_mut().zip(src.chunks_exact(8)) {
+                for l in 0..8 {
+                    g[l] = s8[l] as f32;
+                }
+            }
+        }
+        for (b, bank) in buf.iter().zip(banks.iter_mut()) {
+            let mut p = [0f32; 8];
+            for g in b {
+                for l in 0..8 {
+                    p[l] = madd::<FMA>(g[l], g[l], p[l]);
+                }
+            }
+            bank.power = (p[0] + p[4]) + (p[1] + p[5]) + ((p[2] + p[6]) + (p[3] + p[7]));
+        }
+        if banks.iter().all(|b| b.power < quiet) {
+            return banks;
+        }
+        let mut v1 = [[0f32; 8]; N];
+        let mut v2 = [[0f32; 8]; N];
+        for g in 0..G {
+            for l in 0..8 {
+                for j in 0..N {
+                    let x = buf[j][g][l];
+                    let mut v0 = [0f32; 8];
+                    for i in 0..8 {
+                        // v[n] = c·v[n−1] + (x − v[n−2]): the bracket is
+                        // off the chain.
+                        v0[i] = madd::<FMA>(k.c[i], v1[j][i], x - v2[j][i]);
+                    }
+                    v2[j] = v1[j];
+                    v1[j] = v0;
+                }
+            }
+        }
+        for j in 0..N {
+            banks[j].v[0] = v1[j];
+            banks[j].v[1] = v2[j];
+        }
+        banks
     }
 
     /// The plain one-step Goertzel, for tests.
@@ -518,31 +614,6 @@ mod kernel {
         }
         (v1, v2)
     }
-
-    /// The kernel compiled for AVX2 and FMA.
-    ///
-    /// # Safety
-    /// The CPU must support AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    #[allow(unsafe_code)]
-    pub unsafe fn run_avx2_fma(k: &Coeffs, bank: &mut Bank, x: &[i16]) {
-        run::<true>(k, bank, x)
-    }
-}
-
-/// Feed `x` through the filter bank with the best kernel the CPU has.
-#[inline]
-#[allow(unsafe_code)]
-fn goertzel_run(desc: &DtmfRxDescriptor, bank: &mut kernel::Bank, x: &[i16]) {
-    #[cfg(target_arch = "x86_64")]
-    if desc.use_avx2_fma {
-        // SAFETY: `use_avx2_fma` is set only when the running CPU reported
-        // both AVX2 and FMA (`avx2_fma_available`).
-        unsafe { kernel::run_avx2_fma(&desc.coeffs, bank, x) };
-        return;
-    }
-    kernel::run::<false>(&desc.coeffs, bank, x)
 }
 
 /// What one window showed.
@@ -639,12 +710,57 @@ impl DtmfDetector {
     }
 
     /// Feed samples (any count); events found are pushed onto `out`.
+    ///
+    /// Runs a copy of the receiver compiled for AVX2 and FMA when the CPU
+    /// has them (chosen once, in the descriptor), the portable one
+    /// otherwise; both compute the same thing.
+    #[allow(unsafe_code)]
     pub fn rx(&mut self, samples: &[i16], out: &mut Vec<DtmfEvent>) {
+        #[cfg(target_arch = "x86_64")]
+        if self.desc.use_avx2_fma {
+            // SAFETY: `use_avx2_fma` is set only when the running CPU
+            // reported both AVX2 and FMA (`avx2_fma_available`).
+            unsafe { self.rx_avx2_fma(samples, out) };
+            return;
+        }
+        self.rx_impl::<false>(samples, out)
+    }
+
+    /// [`Self::rx`] compiled for AVX2 and FMA.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(unsafe_code)]
+    unsafe fn rx_avx2_fma(&mut self, samples: &[i16], out: &mut Vec<DtmfEvent>) {
+        self.rx_impl::<true>(samples, out)
+    }
+
+    /// The receiver; everything on its per-sample and per-sub-block path is
+    /// inlined into it, so that each copy is compiled for its CPU.
+    #[inline(always)]
+    fn rx_impl<const FMA: bool>(&mut self, samples: &[i16], out: &mut Vec<DtmfEvent>) {
         let mut rest = samples;
         while !rest.is_empty() {
+            // Whole sub-blocks go four (or two) at a time.
+            if self.fill == 0 && rest.len() >= 2 * SUB_BLOCK_SAMPLES {
+                let (done, tail) = if rest.len() >= 4 * SUB_BLOCK_SAMPLES {
+                    let banks = kernel::run_blocks::<FMA, 4>(&self.desc.coeffs, rest, self.desc.quiet_sub_block);
+                    self.end_sub_blocks(&banks, out);
+                    rest.split_at(4 * SUB_BLOCK_SAMPLES)
+                } else {
+                    let banks = kernel::run_blocks::<FMA, 2>(&self.desc.coeffs, rest, self.desc.quiet_sub_block);
+                    self.end_sub_blocks(&banks, out);
+                    rest.split_at(2 * SUB_BLOCK_SAMPLES)
+                };
+                debug_assert_eq!(done.len() % SUB_BLOCK_SAMPLES, 0);
+                rest = tail;
+                continue;
+            }
             let n = (SUB_BLOCK_SAMPLES - self.fill).min(rest.len());
             let (chunk, tail) = rest.split_at(n);
-            goertzel_run(&self.desc, &mut self.bank, chunk);
+            kernel::run::<FMA>(&self.desc.coeffs, &mut self.bank, chunk);
             self.fill += n;
             self.position += n as u64;
             rest = tail;
@@ -678,6 +794,17 @@ impl DtmfDetector {
         self.misses = 0;
     }
 
+    /// Finish whole sub-blocks computed together, in order.
+    #[inline(always)]
+    fn end_sub_blocks(&mut self, banks: &[kernel::Bank], out: &mut Vec<DtmfEvent>) {
+        for b in banks {
+            self.bank = *b;
+            self.position += SUB_BLOCK_SAMPLES as u64;
+            self.end_sub_block(out);
+        }
+    }
+
+    #[inline(always)]
     fn end_sub_block(&mut self, out: &mut Vec<DtmfEvent>) {
         let d = &*self.desc;
         let b = self.bank;
@@ -705,7 +832,7 @@ impl DtmfDetector {
     /// Tone power (mean square) of each frequency over the window: the
     /// sub-blocks' outputs y_k joined as Σ y_k·s^k, |·|², all eight
     /// frequencies as one vector.
-    #[inline]
+    #[inline(always)]
     fn window_powers(&self, s: &[[f32; 8]; 2], s2: &[[f32; 8]; 2], scale: f32) -> [f32; 8] {
         let [re0, re1, re2] = &self.out_re;
         let [im0, im1, im2] = &self.out_im;
@@ -719,6 +846,7 @@ impl DtmfDetector {
     }
 
     /// Decide whether the window of the last three sub-blocks holds a digit.
+    #[inline(always)]
     fn analyse_window(&self) -> Option<Hit> {
         let d = &*self.desc;
         let [_, p0, p1, p2] = self.sub_power;
@@ -726,6 +854,11 @@ impl DtmfDetector {
         // Two tones at the threshold carry at least this much power.
         let window_mean = total / WINDOW_SAMPLES as f32;
         if window_mean < 2.0 * d.threshold_power {
+            return None;
+        }
+        // Every sub-block holds a fair share: the tone fills the window.
+        let share = d.sub_block_share * total / WINDOW_SUB_BLOCKS as f32;
+        if p0 < share || p1 < share || p2 < share {
             return None;
         }
         let e = self.window_powers(&d.step, &d.step2, d.dft_to_power);
@@ -748,10 +881,6 @@ impl DtmfDetector {
             }
         }
         if er + ec < d.tone_to_total * window_mean {
-            return None;
-        }
-        let share = d.sub_block_share * total / WINDOW_SUB_BLOCKS as f32;
-        if p0 < share || p1 < share || p2 < share {
             return None;
         }
         let hi = self.window_powers(&d.step_hi, &d.step2_hi, d.dft_to_power);
@@ -1141,12 +1270,12 @@ mod tests {
         let x: Vec<i16> = (0..40).map(|i| ((i * 7919) % 60000 - 30000) as i16).collect();
         let (v1, v2) = kernel::run_reference(&d.coeffs.c, &x);
         let want_power: f32 = x.iter().map(|&s| s as f32 * s as f32).sum();
-        // The best kernel and the portable one, fed in odd pieces.
+        // With and without fused multiply-adds, fed in odd pieces.
         for best in [true, false] {
             let mut b = kernel::Bank::default();
             for piece in [&x[..3], &x[3..4], &x[4..17], &x[17..]] {
                 if best {
-                    goertzel_run(&d, &mut b, piece);
+                    kernel::run::<true>(&d.coeffs, &mut b, piece);
                 } else {
                     kernel::run::<false>(&d.coeffs, &mut b, piece);
                 }
@@ -1157,6 +1286,30 @@ mod tests {
                 assert!((b.v[1][i] - v2[i]).abs() <= tol, "v2[{i}] {} vs {}", b.v[1][i], v2[i]);
             }
             assert!((b.power() - want_power).abs() <= 1e-5 * want_power);
+            // Whole sub-blocks, four and two at a time.
+            let mut four = x.clone();
+            for k in 1..4 {
+                four.extend(x.iter().map(|&s| s.wrapping_mul(k as i16 + 1) / 4));
+            }
+            let banks4 = if best {
+                kernel::run_blocks::<true, 4>(&d.coeffs, &four, 0.0)
+            } else {
+                kernel::run_blocks::<false, 4>(&d.coeffs, &four, 0.0)
+            };
+            let banks2 = kernel::run_blocks::<false, 2>(&d.coeffs, &four[40..], 0.0);
+            // Quiet blocks are skipped, outputs zero, power still measured.
+            let hush = kernel::run_blocks::<false, 2>(&d.coeffs, &four[..80], f32::MAX);
+            assert!(hush.iter().all(|b| b.v == [[0.0; 8]; 4] && b.power > 0.0));
+            for (j, bank) in banks4.iter().enumerate().chain(banks2.iter().enumerate().map(|(j, b)| (j + 1, b))) {
+                let sub = &four[j * 40..(j + 1) * 40];
+                let (w1, w2) = kernel::run_reference(&d.coeffs.c, sub);
+                let wp: f32 = sub.iter().map(|&s| s as f32 * s as f32).sum();
+                for i in 0..8 {
+                    let tol = 1e-4 * w1[i].abs().max(w2[i].abs()).max(1e4);
+                    assert!((bank.v[0][i] - w1[i]).abs() <= tol && (bank.v[1][i] - w2[i]).abs() <= tol, "block {j}");
+                }
+                assert!((bank.power() - wp).abs() <= 1e-5 * wp.max(1.0));
+            }
         }
     }
 }
