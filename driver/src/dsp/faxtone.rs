@@ -709,6 +709,9 @@ impl FaxToneDetector {
             for (o, row) in dft[d.rows_lo..d.rows_hi].iter_mut().zip(&d.table[d.rows_lo..d.rows_hi]) {
                 *o = dot(&x, row);
             }
+        } else if !self.cng.active && !self.ans.active && !self.v21.as_ref().is_some_and(|v| v.active) {
+            // A quiet block with nothing in progress: nothing to do.
+            return;
         }
         let (params, min_tone_power) = (d.params, d.min_tone_power);
         let block_power = energy / BLOCK_SAMPLES as f32;

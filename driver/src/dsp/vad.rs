@@ -91,7 +91,7 @@
 
 use std::sync::{Arc, LazyLock};
 
-use super::level::power_to_dbm0;
+use super::level::{dbm0_to_power, power_to_dbm0};
 
 /// Samples per analysis frame (10 ms at 8 kHz).
 pub const FRAME_SAMPLES: usize = 80;
@@ -134,15 +134,15 @@ pub const TONE_STEADY_DB: f32 = 1.0;
 /// noise of very predictable frames.
 pub const TONE_MISMATCH_DB: f32 = -25.0;
 
-/// Least gain the predictor of two frames before must reach on a frame of
-/// gain `gain_db` for the frame to be steady.
-fn steady_gain_db(gain_db: f32) -> f32 {
-    let own = 10f32.powf((TONE_STEADY_DB - gain_db) / 10.0);
-    let slack = 10f32.powf(TONE_MISMATCH_DB / 10.0);
-    -10.0 * (own + slack).log10()
-}
-/// Highest prediction gain reported (the solve is regularised at −40 dB).
+/// Highest prediction gain reported (the solve is regularised at −50 dB).
 pub const MAX_GAIN_DB: f32 = 40.0;
+/// Smallest residual, as a fraction of the frame's energy (−40 dB).
+const MIN_RESIDUAL: f64 = 1e-4;
+
+/// Power ratio of `db` decibels.
+fn db_to_ratio(db: f32) -> f32 {
+    10f32.powf(db / 10.0)
+}
 
 /// What a frame looks like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,7 +240,19 @@ pub struct VadDescriptor {
     tone_min_frames: u32,
     tone_in_voice_frames: u32,
     timeout_samples: Option<u64>,
-    rise_db_per_frame: f32,
+    /// Power thresholds (16-bit units²) and ratios of the floor tracking.
+    margin_ratio: f32,
+    min_speech_power: f32,
+    floor_min_power: f32,
+    quiet_noise_ceiling_power: f32,
+    rise_ratio: f32,
+    spread_ratio: f32,
+    /// Residual ratios for the frame classes (see [`FrameFit`]).
+    tone_residual_max: f32,
+    flat_residual_min: f32,
+    noise_residual_min: f32,
+    steady_factor: f32,
+    mismatch: f32,
 }
 
 impl VadDescriptor {
@@ -277,7 +289,17 @@ impl VadDescriptor {
             tone_min_frames: frames(p.tone_min_ms),
             tone_in_voice_frames: frames(p.tone_in_voice_ms),
             timeout_samples: p.silence_timeout_ms.map(|ms| ms as u64 * 8),
-            rise_db_per_frame: FLOOR_RISE_DB_PER_S * FRAME_MS as f32 / 1000.0,
+            margin_ratio: db_to_ratio(p.margin_db),
+            min_speech_power: dbm0_to_power(p.min_speech_dbm0 as f64) as f32,
+            floor_min_power: dbm0_to_power(FLOOR_MIN_DBM0 as f64) as f32,
+            quiet_noise_ceiling_power: dbm0_to_power(QUIET_NOISE_CEILING_DBM0 as f64) as f32,
+            rise_ratio: db_to_ratio(FLOOR_RISE_DB_PER_S * FRAME_MS as f32 / 1000.0),
+            spread_ratio: db_to_ratio(STATIONARY_SPREAD_DB),
+            tone_residual_max: db_to_ratio(-p.tone_gain_db),
+            flat_residual_min: db_to_ratio(-FLAT_GAIN_DB),
+            noise_residual_min: db_to_ratio(-NOISE_MAX_GAIN_DB),
+            steady_factor: db_to_ratio(TONE_STEADY_DB),
+            mismatch: db_to_ratio(TONE_MISMATCH_DB),
         })
     }
 
@@ -306,22 +328,39 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// The order-4 covariance-method predictor of one frame.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FrameFit {
-    /// Prediction gain: frame energy over residual energy, dB.
-    pub gain_db: f32,
-    /// Gain of the earlier frame's predictor on this frame, dB (when one
+    /// Residual energy over frame energy (1 = unpredictable, at least
+    /// 10^(−[`MAX_GAIN_DB`]/10)).
+    pub residual: f32,
+    /// The same for the earlier frame's predictor on this frame (when one
     /// was given).
-    pub cross_gain_db: Option<f32>,
+    pub cross_residual: Option<f32>,
     /// The predictor: x[n] ≈ −Σ aᵢ·x[n−i]; `None` when the frame is silent
     /// or degenerate.
     pub a: Option<[f64; LPC_ORDER]>,
 }
 
-/// Gain in dB of frame energy `e0` over residual `e`, capped.
-fn gain_db(e0: f64, e: f64) -> f32 {
-    let floor = e0 * 10f64.powf(-(MAX_GAIN_DB as f64) / 10.0);
-    (10.0 * (e0 / e.max(floor)).log10()) as f32
+impl Default for FrameFit {
+    fn default() -> Self {
+        FrameFit { residual: 1.0, cross_residual: None, a: None }
+    }
+}
+
+impl FrameFit {
+    /// Prediction gain, dB.
+    pub fn gain_db(&self) -> f32 {
+        -10.0 * self.residual.log10()
+    }
+    /// Gain of the earlier frame's predictor, dB.
+    pub fn cross_gain_db(&self) -> Option<f32> {
+        self.cross_residual.map(|r| -10.0 * r.log10())
+    }
+}
+
+/// Residual `e` as a fraction of frame energy `e0`, capped.
+fn residual_ratio(e0: f64, e: f64) -> f32 {
+    (e / e0).clamp(MIN_RESIDUAL, 1.0) as f32
 }
 
 /// Fit the predictor to `xs` = the 4 samples before the frame followed by
@@ -392,7 +431,7 @@ fn fit(xs: &[f32; LPC_ORDER + FRAME_SAMPLES], r0: f32, prev: Option<&[f64; LPC_O
         e += a[j] * phi[0][j + 1];
     }
     // Residual of another predictor b: vᵀΦv with v = [1, b].
-    let cross_gain_db = prev.map(|b| {
+    let cross_residual = prev.map(|b| {
         let v = [1.0, b[0], b[1], b[2], b[3]];
         let mut q = 0.0;
         for i in 0..=P {
@@ -400,9 +439,9 @@ fn fit(xs: &[f32; LPC_ORDER + FRAME_SAMPLES], r0: f32, prev: Option<&[f64; LPC_O
                 q += v[i] * v[j] * phi[i][j];
             }
         }
-        gain_db(phi[0][0], q)
+        residual_ratio(phi[0][0], q)
     });
-    FrameFit { gain_db: gain_db(phi[0][0], e), cross_gain_db, a: Some(a) }
+    FrameFit { residual: residual_ratio(phi[0][0], e), cross_residual, a: Some(a) }
 }
 
 /// Per-channel voice activity detector.
@@ -420,11 +459,13 @@ pub struct Vad {
     /// for quiet frames.
     pred: [Option<[f64; LPC_ORDER]>; 2],
     /// Noise floor, dBm0; NaN until the first frame.
-    floor_dbm0: f32,
-    /// Levels (dBm0) and prediction gains (dB, 0 for quiet frames) of the
-    /// last frames, a ring indexed by `frames % STATIONARY_FRAMES`.
+    floor_power: f32,
+    /// Mean powers of the last frames, whether their spectrum was
+    /// noise-like (prediction gain under [`NOISE_MAX_GAIN_DB`]; quiet frames
+    /// count as such) and whether they were tonal: rings indexed by
+    /// `frames % STATIONARY_FRAMES`.
     levels: [f32; STATIONARY_FRAMES],
-    gains: [f32; STATIONARY_FRAMES],
+    noisy_ring: [bool; STATIONARY_FRAMES],
     tonal_ring: [bool; STATIONARY_FRAMES],
     /// Frames processed.
     frames: u64,
@@ -475,9 +516,9 @@ impl Vad {
             fill: 0,
             hist: [0.0; LPC_ORDER],
             pred: [None; 2],
-            floor_dbm0: f32::NAN,
+            floor_power: f32::NAN,
             levels: [0.0; STATIONARY_FRAMES],
-            gains: [0.0; STATIONARY_FRAMES],
+            noisy_ring: [true; STATIONARY_FRAMES],
             tonal_ring: [false; STATIONARY_FRAMES],
             frames: 0,
             last_class: FrameClass::Quiet,
@@ -527,7 +568,7 @@ impl Vad {
 
     /// The current noise floor estimate, dBm0 (−140 before the first frame).
     pub fn noise_floor_dbm0(&self) -> f32 {
-        if self.floor_dbm0.is_nan() { -140.0 } else { self.floor_dbm0 }
+        if self.floor_power.is_nan() { -140.0 } else { power_to_dbm0(self.floor_power as f64) as f32 }
     }
 
     /// What the last complete frame looked like.
@@ -590,58 +631,60 @@ impl Vad {
         self.hist.copy_from_slice(&xs[FRAME_SAMPLES..]);
         let cur = &xs[LPC_ORDER..];
         let r0 = dot(cur, cur);
+        // Levels are compared as mean powers: no logarithm per frame.
         let power = r0 / FRAME_SAMPLES as f32;
-        let level = power_to_dbm0(power as f64) as f32;
-        if self.floor_dbm0.is_nan() {
-            self.floor_dbm0 = level.clamp(FLOOR_MIN_DBM0, QUIET_NOISE_CEILING_DBM0);
+        if self.floor_power.is_nan() {
+            self.floor_power = power.clamp(d.floor_min_power, d.quiet_noise_ceiling_power);
         }
-        let threshold = (self.floor_dbm0 + d.params.margin_db).max(d.params.min_speech_dbm0);
-        let (class, gain) = if level < threshold {
+        let threshold = (self.floor_power * d.margin_ratio).max(d.min_speech_power);
+        let (class, noisy) = if power < threshold {
             self.pred = [None, self.pred[0]];
-            (FrameClass::Quiet, 0.0)
+            (FrameClass::Quiet, true)
         } else {
             let f = fit(&xs, r0, self.pred[1].as_ref());
             self.pred = [f.a, self.pred[0]];
-            // A tone is predictable, and by the same predictor 20 ms later.
-            let tonal =
-                f.gain_db >= d.params.tone_gain_db && f.cross_gain_db.is_some_and(|c| c >= steady_gain_db(f.gain_db));
+            // A tone is predictable, and by the same predictor 20 ms later
+            // (compared as residual ratios: no logarithms per frame).
+            let tonal = f.residual <= d.tone_residual_max
+                && f.cross_residual.is_some_and(|c| c <= d.steady_factor * f.residual + d.mismatch);
             let class = if tonal {
                 FrameClass::Tonal
-            } else if f.gain_db < FLAT_GAIN_DB {
+            } else if f.residual > d.flat_residual_min {
                 FrameClass::NoiseLike
             } else {
                 FrameClass::Speech
             };
-            (class, f.gain_db)
+            (class, f.residual > d.noise_residual_min)
         };
-        self.track_floor(level, gain, class == FrameClass::Tonal);
+        self.track_floor(power, noisy, class == FrameClass::Tonal);
         self.last_class = class;
         self.decide(class, start, end, out);
     }
 
-    fn track_floor(&mut self, level: f32, gain: f32, tonal: bool) {
+    fn track_floor(&mut self, power: f32, noisy: bool, tonal: bool) {
+        let d = &*self.desc;
         let i = (self.frames % STATIONARY_FRAMES as u64) as usize;
-        self.levels[i] = level;
-        self.gains[i] = gain;
+        self.levels[i] = power;
+        self.noisy_ring[i] = noisy;
         self.tonal_ring[i] = tonal;
         self.frames += 1;
-        let level = level.max(FLOOR_MIN_DBM0);
-        if level < self.floor_dbm0 {
-            self.floor_dbm0 = level;
+        let power = power.max(d.floor_min_power);
+        if power < self.floor_power {
+            self.floor_power = power;
         } else {
-            self.floor_dbm0 = (self.floor_dbm0 + self.desc.rise_db_per_frame).min(level);
+            self.floor_power = (self.floor_power * d.rise_ratio).min(power);
         }
         if self.frames >= STATIONARY_FRAMES as u64 && !self.tonal_ring.iter().any(|&t| t) {
-            let (mut lo, mut hi, mut sum) = (f32::INFINITY, f32::NEG_INFINITY, 0.0);
+            let (mut lo, mut hi, mut sum) = (f32::INFINITY, 0f32, 0f32);
             for &l in &self.levels {
                 lo = lo.min(l);
                 hi = hi.max(l);
                 sum += l;
             }
             let mean = sum / STATIONARY_FRAMES as f32;
-            let flat = self.gains.iter().all(|&g| g < NOISE_MAX_GAIN_DB);
-            if hi - lo <= STATIONARY_SPREAD_DB && (flat || mean <= QUIET_NOISE_CEILING_DBM0) && mean > self.floor_dbm0 {
-                self.floor_dbm0 = mean.max(FLOOR_MIN_DBM0);
+            let flat = self.noisy_ring.iter().all(|&n| n);
+            if hi <= lo * d.spread_ratio && (flat || mean <= d.quiet_noise_ceiling_power) && mean > self.floor_power {
+                self.floor_power = mean.max(d.floor_min_power);
             }
         }
     }
@@ -895,7 +938,7 @@ impl AnswerDetector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dsp::level::{dbm0_to_peak, dbm0_to_power};
+    use crate::dsp::level::dbm0_to_peak;
     use crate::dsp::noise::NoiseGenerator;
 
     const TAU: f64 = 2.0 * std::f64::consts::PI;
@@ -958,7 +1001,7 @@ mod tests {
                 *o = *s as f32;
             }
             let r0 = dot(&xs[LPC_ORDER..], &xs[LPC_ORDER..]);
-            out.push(fit(&xs, r0, None).gain_db);
+            out.push(fit(&xs, r0, None).gain_db());
         }
         out
     }
@@ -988,7 +1031,7 @@ mod tests {
         }
         let r0 = dot(&xs[LPC_ORDER..], &xs[LPC_ORDER..]);
         let f = fit(&xs, r0, None);
-        assert!(f.gain_db > 30.0, "{f:?}");
+        assert!(f.gain_db() > 30.0, "{f:?}");
         // The same tone later is predicted as well by this predictor.
         let later = tones(&[440.0, 480.0], -20.0, 3 * xs.len());
         let mut ys = [0f32; LPC_ORDER + FRAME_SAMPLES];
@@ -997,7 +1040,7 @@ mod tests {
         }
         let r0y = dot(&ys[LPC_ORDER..], &ys[LPC_ORDER..]);
         let g = fit(&ys, r0y, f.a.as_ref());
-        assert!(g.cross_gain_db.is_some_and(|c| c > 30.0), "{g:?}");
+        assert!(g.cross_gain_db().is_some_and(|c| c > 30.0), "{g:?}");
         let mut n = vec![0i16; xs.len()];
         NoiseGenerator::new(1, -30.0).tx(&mut n);
         for (o, s) in xs.iter_mut().zip(&n) {
@@ -1005,7 +1048,7 @@ mod tests {
         }
         let r0 = dot(&xs[LPC_ORDER..], &xs[LPC_ORDER..]);
         let f = fit(&xs, r0, None);
-        assert!(f.gain_db < FLAT_GAIN_DB, "{f:?}");
+        assert!(f.gain_db() < FLAT_GAIN_DB, "{f:?}");
         assert_eq!(fit(&[0.0; LPC_ORDER + FRAME_SAMPLES], 0.0, None), FrameFit::default());
     }
 
