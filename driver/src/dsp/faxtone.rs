@@ -675,7 +675,7 @@ impl FaxToneDetector {
     pub fn fillin(&mut self, n: usize, out: &mut Vec<FaxToneEvent>) {
         let end = self.pos;
         self.close(end, out);
-        self.pos += (self.fill + n) as u64;
+        self.pos = self.pos.saturating_add(self.fill as u64).saturating_add(n as u64);
         self.fill = 0;
     }
 
@@ -696,7 +696,7 @@ impl FaxToneDetector {
 
     fn block(&mut self, block: &[i16; BLOCK_SAMPLES], out: &mut Vec<FaxToneEvent>) {
         let start = self.pos;
-        let end = start + BLOCK_SAMPLES as u64;
+        let end = start.saturating_add(BLOCK_SAMPLES as u64);
         self.pos = end;
         let d = &*self.desc;
         let mut x = [0f32; BLOCK_SAMPLES];
@@ -785,7 +785,7 @@ impl FaxToneDetector {
         let am = am_known.is_some_and(|d| d >= ANSAM_MIN_DEPTH);
         let decide = match run.reported {
             // A reversal needs 100 ms of steady tone before it to count.
-            None if run.reversals > 0 && run.last_reversal >= run.start + 800 && am_known.is_some() => {
+            None if run.reversals > 0 && run.last_reversal >= run.start.saturating_add(800) && am_known.is_some() => {
                 Some(FaxTone::answer(true, am))
             }
             None if age >= ANS_PLAIN_DECISION_MS && am_known.is_some() => Some(FaxTone::answer(false, am)),
@@ -966,7 +966,7 @@ impl FlagRun<'_> {
     fn event(&mut self, ev: FskRxEvent, now: u64, out: &mut Vec<FaxToneEvent>) {
         match ev {
             FskRxEvent::CarrierUp { at } => {
-                *self.carrier_at = self.base + at;
+                *self.carrier_at = self.base.saturating_add(at);
                 *self.flags = 0;
                 *self.since_flag = u8::MAX;
             }
@@ -978,7 +978,8 @@ impl FlagRun<'_> {
                     *self.flags = if *self.since_flag == 8 { *self.flags + 1 } else { 1 };
                     *self.since_flag = 0;
                     // `at` is the start of this (last) bit; a bit is 80/3 samples.
-                    *self.last_flag_end = self.base + at + (BLOCK_SAMPLES as u64).div_ceil(3);
+                    *self.last_flag_end =
+                        self.base.saturating_add(at).saturating_add((BLOCK_SAMPLES as u64).div_ceil(3));
                     if *self.flags >= V21_FLAG_RUN && !*self.reported {
                         *self.reported = true;
                         out.push(FaxToneEvent::Detected(FaxToneReport {
@@ -1411,6 +1412,11 @@ mod tests {
         assert_eq!(d.position(), 8107);
         assert!(matches!(ev.last(), Some(FaxToneEvent::Ended { tone: FaxTone::Ans, end: 8000 })), "{ev:?}");
         assert_eq!(d.active().count(), 0);
+        // Absurd gaps saturate instead of overflowing.
+        d.fillin(usize::MAX, &mut ev);
+        d.fillin(usize::MAX, &mut ev);
+        assert_eq!(d.position(), u64::MAX);
+        d.rx(&play(FaxToneTx::v21_preamble(), 4000), &mut ev);
         d.reset();
         assert_eq!(d.position(), 0);
     }

@@ -606,21 +606,26 @@ impl Vad {
     /// decisions (voice and tone end where the audio stopped), without
     /// touching the noise floor.
     pub fn fillin(&mut self, n: usize, out: &mut Vec<VadEvent>) {
-        let total = self.fill + n;
+        let total = self.fill as u64 + n as u64;
         self.fill = 0;
         self.hist = [0.0; LPC_ORDER];
-        let frames = total / FRAME_SAMPLES;
+        self.pred = [None; 2];
+        // After the hangover and the silence timeout nothing changes any
+        // more: run the decisions that far, then jump.
+        let d = &*self.desc;
+        let settle = d.hangover_frames as u64 + d.timeout_samples.unwrap_or(0) / FRAME_SAMPLES as u64 + 4;
+        let frames = (total / FRAME_SAMPLES as u64).min(settle);
         for _ in 0..frames {
             let start = self.pos;
-            self.pos += FRAME_SAMPLES as u64;
+            self.pos = self.pos.saturating_add(FRAME_SAMPLES as u64);
             self.decide(FrameClass::Quiet, start, self.pos, out);
         }
-        self.pos += (total % FRAME_SAMPLES) as u64;
+        self.pos = self.pos.saturating_add(total - frames * FRAME_SAMPLES as u64);
     }
 
     fn frame(&mut self, frame: &[i16; FRAME_SAMPLES], out: &mut Vec<VadEvent>) {
         let start = self.pos;
-        let end = start + FRAME_SAMPLES as u64;
+        let end = start.saturating_add(FRAME_SAMPLES as u64);
         self.pos = end;
         let d = &*self.desc;
         let mut xs = [0f32; LPC_ORDER + FRAME_SAMPLES];
@@ -695,7 +700,7 @@ impl Vad {
             (d.onset_frames, d.hangover_frames as u64 * FRAME_SAMPLES as u64, d.timeout_samples);
         let tone_min = if self.voice { d.tone_in_voice_frames } else { d.tone_min_frames };
         self.untoned_ring = [self.voice_last_untoned, self.untoned_ring[0], self.untoned_ring[1]];
-        let window_mask = (1u32 << (2 * onset).min(ONSET_WINDOW_FRAMES)) - 1;
+        let window_mask = u32::MAX >> (32 - (2 * onset).clamp(1, ONSET_WINDOW_FRAMES));
         // Stretches of activity (for the start position of voice); the
         // frames of a tone belong to none.
         if class == FrameClass::Quiet {
@@ -1144,6 +1149,23 @@ mod tests {
         v.reset();
         assert_eq!(v.position(), 0);
         assert_eq!(v.noise_floor_dbm0(), -140.0);
+    }
+
+    #[test]
+    fn extreme_settings_and_inputs_do_not_panic() {
+        let p = VadParams { onset_ms: 160, hangover_ms: 60_000, tone_min_ms: 20, ..VadParams::default() };
+        let mut sig = pseudo_speech(600, -20.0, 3);
+        sig.extend(vec![i16::MAX; 400]);
+        sig.extend(vec![i16::MIN; 400]);
+        let ev = run(&sig, p, 7);
+        assert!(matches!(ev.first(), Some(VadEvent::VoiceStart { .. })), "{ev:?}");
+        let mut v = Vad::new(Arc::new(VadDescriptor::new(p).unwrap()));
+        let mut ev = Vec::new();
+        v.rx(&sig, &mut ev);
+        v.fillin(usize::MAX, &mut ev);
+        v.fillin(usize::MAX, &mut ev);
+        assert_eq!(v.position(), u64::MAX);
+        v.rx(&sig, &mut ev);
     }
 
     #[test]
