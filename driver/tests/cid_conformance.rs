@@ -8,13 +8,11 @@
 //! - Corruption: bit flips, lost octets, truncation and noise bursts inside
 //!   the message must give an error event or nothing, never a caller ID
 //!   that differs from what was sent.
-//! - Talk-off: speech (espeak-ng, several voices, rates and levels) and
-//!   sox-synthesised sweeps, chords, noise and look-alike tones must never
-//!   give a caller ID.
+//! - Talk-off: the shared speech and music corpora (`support::speech`,
+//!   espeak-ng and sox) and sox-synthesised sweeps, chords, noise and
+//!   look-alike tones, at three levels, must never give a caller ID.
 
 mod support;
-
-use std::process::Command;
 
 use ctibox_driver::dsp::cid::{
     Absence, CallType, CallerId, CallerIdGenerator, CallerIdReceiver, CidEvent, CidMessage, CidStandard, CidText,
@@ -297,38 +295,6 @@ fn fsk_corruption_never_gives_a_wrong_number() {
     assert!(card.print(), "a damaged message was reported as a caller ID, or not as an error");
 }
 
-/// Speech from espeak-ng at 8 kHz: several voices, rates and pitches.
-fn speech_corpus() -> Vec<(String, Vec<i16>)> {
-    let espeak = support::require_tool("espeak-ng", "espeak-ng");
-    let sox = support::require_tool("sox", "sox");
-    let texts = [
-        ("en-us", "One two three four five. The caller ID display shows the number of the person who is calling you."),
-        ("en", "Please hold the line, your call is important to us. Press one for sales, two for support."),
-        ("de", "Guten Tag, Sie sind verbunden mit dem Kundendienst. Bitte warten Sie einen Moment."),
-        ("fr", "Bonjour, votre appel est transféré. Veuillez patienter, un conseiller va vous répondre."),
-        ("ru", "Здравствуйте, вы позвонили в службу поддержки. Оставайтесь на линии."),
-        ("zh", "你好，欢迎致电客户服务中心，请稍候。"),
-    ];
-    let dir = support::tempfile_dir();
-    let mut out = Vec::new();
-    for (i, (voice, text)) in texts.iter().enumerate() {
-        for (variant, (speed, pitch)) in [("175", "50"), ("260", "80"), ("120", "20")].iter().enumerate() {
-            let wav = dir.join(format!("s{i}_{variant}.wav"));
-            let raw = dir.join(format!("s{i}_{variant}.raw"));
-            support::run(Command::new(&espeak).args(["-v", voice, "-s", speed, "-p", pitch, "-w"]).arg(&wav).arg(text));
-            support::run(
-                Command::new(&sox)
-                    .arg(&wav)
-                    .args(["-r", "8000", "-b", "16", "-c", "1", "-e", "signed-integer", "-t", "raw"])
-                    .arg(&raw),
-            );
-            out.push((format!("{voice} s{speed} p{pitch}"), support::read_raw_s16(&raw)));
-        }
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    out
-}
-
 fn scale_to(sig: &[i16], dbm0: f64) -> Vec<i16> {
     let g = db_to_gain(dbm0 - block_dbm0(sig));
     sig.iter().map(|&s| (s as f64 * g).round().clamp(-32768.0, 32767.0) as i16).collect()
@@ -351,39 +317,43 @@ fn synth_corpus() -> Vec<(String, Vec<i16>)> {
 }
 
 #[test]
-fn talk_off_speech_and_synthetic_signals() {
-    let mut card = Scorecard::new("talk-off: speech (espeak-ng) and sox signals never give a caller ID");
-    let mut corpus = speech_corpus();
-    let speech_len: usize = corpus.iter().map(|c| c.1.len()).sum();
-    assert!(speech_len > 8000 * 60, "speech corpus too short: {speech_len} samples");
-    corpus.extend(synth_corpus());
+fn talk_off_speech_music_and_synthetic_signals() {
+    let mut card = Scorecard::new("talk-off: speech, music (support::speech) and sox signals never give a caller ID");
+    let speech = support::speech::speech_corpus();
+    let music = support::speech::music_corpus();
+    let synth = synth_corpus();
     let mut fsk_errors = 0;
-    for (name, sig) in &corpus {
-        for level in [-5.0, -15.0, -30.0] {
-            let codec = CODECS[(level as i32).unsigned_abs() as usize % 3];
-            let sig = line(scale_to(sig, level), None, codec, 0);
-            for standard in STANDARDS {
-                let ev = fsk_rx(standard, &sig, 3);
-                fsk_errors += ev.len();
-                let ok = ev.iter().all(|e| matches!(e, CidEvent::Error { .. }));
-                card.row(format!("{standard:?} {name} at {level} dBm0"), ok as usize, 1);
+    let mut seconds = 0.0;
+    for (corpus, clips) in [("speech", speech), ("music", music), ("sox signals", &synth[..])] {
+        for (level, codec) in [(-5.0, Codec::Mu), (-15.0, Codec::A), (-30.0, Codec::Linear)] {
+            let mut clean = [0usize; 3];
+            for (i, (_, clip)) in clips.iter().enumerate() {
+                let sig = line(scale_to(clip, level), None, codec, 0);
+                seconds += sig.len() as f64 / 8000.0;
+                for (k, standard) in STANDARDS.iter().enumerate() {
+                    let ev = fsk_rx(*standard, &sig, i as u64);
+                    fsk_errors += ev.len();
+                    clean[k] += ev.iter().all(|e| matches!(e, CidEvent::Error { .. })) as usize;
+                }
+                let mut rx = DtmfCidReceiver::new(DtmfCidRxConfig::default());
+                let mut ev = Vec::new();
+                for c in sig.chunks(160) {
+                    rx.rx(c, &mut ev);
+                }
+                rx.flush(&mut |e| ev.push(e));
+                clean[2] += ev.iter().all(|e| e.caller_id().is_none()) as usize;
             }
-            let mut rx = DtmfCidReceiver::new(DtmfCidRxConfig::default());
-            let mut ev = Vec::new();
-            for c in sig.chunks(160) {
-                rx.rx(c, &mut ev);
-            }
-            rx.flush(&mut |e| ev.push(e));
-            let ok = ev.iter().all(|e| e.caller_id().is_none());
-            card.row(format!("DTMF {name} at {level} dBm0"), ok as usize, 1);
+            let n = clips.len();
+            card.row(format!("Bell 202 receiver, {corpus} at {level} dBm0 {codec:?}"), clean[0], n);
+            card.row(format!("V.23 receiver, {corpus} at {level} dBm0 {codec:?}"), clean[1], n);
+            card.row(format!("DTMF receiver, {corpus} at {level} dBm0 {codec:?}"), clean[2], n);
         }
     }
     println!(
-        "talk-off: {} FSK error events over {:.0} s of speech and signals (errors are allowed, caller IDs are not)",
-        fsk_errors,
-        speech_len as f64 / 8000.0
+        "talk-off: {fsk_errors} FSK error events over {seconds:.0} s of audio per receiver (errors are allowed, caller IDs are not)"
     );
-    assert!(card.print(), "a caller ID was built out of speech or a synthetic signal");
+    assert!(support::speech::total_seconds(speech) >= support::speech::SPEECH_MIN_SECONDS);
+    assert!(card.print(), "a caller ID was built out of speech, music or a synthetic signal");
 }
 
 fn dtmf_signal(cid: &CallerId, format: DtmfCidFormat, tones: DtmfTxConfig, seed: u64) -> Vec<i16> {
@@ -426,9 +396,13 @@ fn dtmf_levels_noise_and_codecs() {
         (-10.0, None),
         (-20.0, None),
         (-25.0, None),
+        (-30.0, None),
+        (-35.0, None),
+        (-40.0, None),
         (-10.0, Some(20.0f64)),
         (-10.0, Some(15.0)),
         (-20.0, Some(12.0)),
+        (-40.0, Some(12.0)),
     ] {
         for codec in CODECS {
             let trials = 12;
