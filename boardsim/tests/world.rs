@@ -153,7 +153,7 @@ fn far_end_disconnect_is_a_loop_current_drop_then_busy_tone() {
     d.tick(&[cmd(1, CommandKind::OffHook)]);
     let answered = d.now();
     // The caller hangs up 3.01 s after the answer.
-    let mut busy = ToneClassifierProbe::new(Country::CN);
+    let mut busy = ToneClassifierProbe::new(Country::Cn);
     let r = d.ch(1);
     let law = d.law;
     for _ in 0..250 {
@@ -245,7 +245,7 @@ fn parties() -> Vec<PartyConfig> {
         PartyConfig {
             talk_for: Some(Duration::from_secs(5)),
             audio: AudioSource::Pattern { seed: 5 },
-            ..PartyConfig::new("1234", Behaviour::Answer { after: Duration::from_secs(3) })
+            ..PartyConfig::new("1234", Behaviour::Answer { after: Duration::from_secs(6) })
         },
         PartyConfig::new("5555", Behaviour::Busy),
         PartyConfig::new("7777", Behaviour::NoAnswer),
@@ -265,7 +265,9 @@ fn outbound_dial_tone_digits_ringback_answer_with_polarity_and_hangup() {
     let line = d.board.world().line(1).unwrap();
     assert_eq!(line.dialled(), "1234");
     assert_eq!(line.status(None).state, "ringback", "1234 is complete at once: it matches a party");
-    run_probe(&mut d, &mut probe, 160);
+    // The shared detector confirms CN ringback once a whole 1 s on / 4 s
+    // off cycle has been heard.
+    run_probe(&mut d, &mut probe, 320);
     assert!(probe.heard(ProgressTone::Ringback));
     let p = d.board.world().party("1234").unwrap();
     assert_eq!(p.peer.state, PeerState::Talking);
@@ -304,7 +306,7 @@ fn outbound_busy_no_answer_and_unknown_numbers() {
     let mut c = cfg(1, 0);
     c.parties = parties();
     let (mut d, mut probe) = dial_out(c.clone(), "5555");
-    run_probe(&mut d, &mut probe, 60);
+    run_probe(&mut d, &mut probe, 120);
     assert!(probe.heard(ProgressTone::Busy));
     assert_eq!(d.board.world().party("5555").unwrap().peer.end_reason, Some(EndReason::Busy));
 
@@ -319,16 +321,16 @@ fn outbound_busy_no_answer_and_unknown_numbers() {
     // An unknown number: the inter-digit timeout (3 s), then congestion (CN).
     let (mut d, mut probe) = dial_out(c.clone(), "999");
     assert_eq!(d.board.world().line(1).unwrap().status(None).state, "dialling");
-    run_probe(&mut d, &mut probe, 250);
+    run_probe(&mut d, &mut probe, 400);
     assert!(probe.heard(ProgressTone::Congestion));
     assert_eq!(d.board.world().line(1).unwrap().status(None).state, "congestion");
 
     // US: SIT.
     let mut us = c;
-    us.country = Country::US;
+    us.country = Country::Us;
     us.law = Law::MuLaw;
     let (mut d, mut probe) = dial_out(us, "999");
-    run_probe(&mut d, &mut probe, 250);
+    run_probe(&mut d, &mut probe, 400);
     assert!(probe.heard(ProgressTone::Sit));
 }
 

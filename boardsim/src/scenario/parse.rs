@@ -354,7 +354,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         },
     };
     let country = match &b.country {
-        None => Country::CN,
+        None => Country::Cn,
         Some(s) => s.get_ref().parse::<Country>().map_err(|e| cx.err(s.span(), format!("country: {e}")))?,
     };
     let tick = match &b.tick_ms {

@@ -209,7 +209,7 @@ impl Default for WorldConfig {
             fxs: 4,
             law: Law::ALaw,
             tick: TickLength::DEFAULT,
-            country: Country::CN,
+            country: Country::Cn,
             seed: 1,
             lines: Vec::new(),
             phones: Vec::new(),

@@ -189,7 +189,7 @@ impl Line {
             polarity: Polarity::Normal,
             loop_current: true,
             loop_restore_at: None,
-            ringer: Ringer::new(profile.ring_cadence_ms),
+            ringer: Ringer::new(profile.ring_cadence_ms()),
             give_up_at: None,
             hangup_at: None,
             answer_at: None,
@@ -237,7 +237,7 @@ impl Line {
     }
 
     fn play_tone(&mut self, profile: &CountryProfile, t: ProgressTone) {
-        self.tone = Some(ToneGenerator::new(&profile.tone(t)));
+        self.tone = profile.tones.generator(t);
     }
 
     fn ev(&self, at: BoardTime, kind: EventKind, events: &mut Vec<BoardEvent>) {
@@ -727,7 +727,7 @@ fn fill_fsk_cid(buf: &mut Vec<i16>, profile: &CountryProfile, number: &str) -> b
     buf.clear();
     let standard = match profile.caller_id {
         CallerIdSignalling::Bell202 => CidStandard::Bell202,
-        CallerIdSignalling::V23 | CallerIdSignalling::Dtmf => CidStandard::V23,
+        CallerIdSignalling::V23 => CidStandard::V23,
     };
     let Ok(cid) = CallerId::with_number(number) else { return false };
     let Ok(mut g) = CallerIdGenerator::new(&CidTxConfig::new(standard), &CidMessage::MdmfCallerId(cid)) else {

@@ -23,9 +23,13 @@
 //! (`A<number>C`) before the first ring; phones decode both while on-hook
 //! ([`ctibox_driver::dsp::cid`], [`ctibox_driver::dsp::cid_dtmf`]).
 //!
-//! Not implemented yet: call-progress tones come from the world's own table
-//! ([`country`]) until `dsp::tones` lands; a fax party sends CED only (no
-//! T.30); no ETSI DT-AS or polarity-reversal caller-ID alerting.
+//! Call-progress tones and ring cadences are the shared country profiles
+//! ([`ctibox_driver::dsp::tones`]); far ends recognise tones with the shared
+//! detector.
+//!
+//! Not implemented yet: a fax party sends CED only (no T.30); no ETSI DT-AS
+//! or polarity-reversal caller-ID alerting; no glare (a call to a line whose
+//! port is off-hook is refused); no pulse dialling.
 
 pub mod audio;
 pub mod config;
@@ -120,7 +124,7 @@ impl Condition {
             Condition::Answered => "answered".into(),
             Condition::Ringing => "ringing".into(),
             Condition::Rang(n) => format!("rang {n} times"),
-            Condition::Hears(t) => format!("hears {}", t.name()),
+            Condition::Hears(t) => format!("hears {}", country::tone_words(*t)),
             Condition::HearsDtmf(d) => format!("hears DTMF \"{d}\""),
             Condition::HearsAudio => "hears audio".into(),
             Condition::HearsSilence(d) => format!("hears silence for {d}"),
@@ -558,7 +562,7 @@ impl World {
     /// What an actor is doing, in words (for failure reasons; allocates).
     pub fn describe_actor(&self, actor: Actor) -> String {
         let hears = |l: &listen::Listener, since: BoardTime| {
-            let tone = l.current_tone().map(|t| t.name()).unwrap_or("no tone");
+            let tone = l.current_tone().map(country::tone_words).unwrap_or("no tone");
             let audio = match l.last_audio() {
                 Some(t) => format!("last audio at {t}"),
                 None => "no audio yet".into(),
@@ -612,7 +616,7 @@ impl World {
         };
         WorldStatus {
             now_ms: self.now.as_ms(),
-            country: self.cfg.country,
+            country: self.cfg.country.to_string(),
             law: self.cfg.law,
             lines: self
                 .lines

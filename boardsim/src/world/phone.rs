@@ -73,14 +73,14 @@ impl Phone {
         let dtmf = DtmfGenerator::new(cfg.dtmf).map_err(|e| format!("DTMF settings: {e}"))?;
         let standard = match profile.caller_id {
             CallerIdSignalling::Bell202 => CidStandard::Bell202,
-            CallerIdSignalling::V23 | CallerIdSignalling::Dtmf => CidStandard::V23,
+            CallerIdSignalling::V23 => CidStandard::V23,
         };
         Ok(Phone {
             port,
             player: AudioPlayer::new(&cfg.audio),
             cfg,
             off_hook: false,
-            ringer: Ringer::new(profile.ring_cadence_ms),
+            ringer: Ringer::new(profile.ring_cadence_ms()),
             ring_commanded: false,
             last_rings: 0,
             flash_back_at: None,
@@ -287,7 +287,11 @@ impl Phone {
             loop_current: self.loop_current,
             polarity: self.polarity,
             dialling: !self.dtmf.is_idle(),
-            hears: if self.off_hook { self.listener.current_tone().map(|t| t.name().to_string()) } else { None },
+            hears: if self.off_hook {
+                self.listener.current_tone().map(|t| super::country::tone_words(t).to_string())
+            } else {
+                None
+            },
             last_caller_id: self.last_caller_id.map(|n| n.to_string()),
         }
     }

@@ -19,7 +19,7 @@ use ctibox_driver::hal::{Duration, Law, Polarity};
 use serde::{Deserialize, Serialize};
 
 use super::audio::{AudioSource, check_digits};
-use super::country::{Country, CountryProfile};
+use super::country::CountryProfile;
 use super::peer::{EndReason, Peer, PeerState, default_peer_dtmf};
 
 /// Requests waiting for the world at most.
@@ -122,7 +122,8 @@ pub enum ControlError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorldStatus {
     pub now_ms: u64,
-    pub country: Country,
+    /// Country code (CN, RU, US, UK, EU).
+    pub country: String,
     pub law: Law,
     pub lines: Vec<LineStatus>,
     pub phones: Vec<PhoneStatus>,
