@@ -883,6 +883,35 @@ mod tests {
     }
 
     #[test]
+    fn v21_ch2_hdlc_flags_come_through_sync_mode() {
+        // One second of T.30 preamble: HDLC flags 0x7E sent LSB first
+        // (0 1 1 1 1 1 1 0), at −30 dBm0 through A-law.
+        let flag = [false, true, true, true, true, true, true, false];
+        let bits: Vec<bool> = flag.iter().copied().cycle().take(296).collect();
+        let mut sig = vec![0i16; 500];
+        sig.extend(modulate(FskSpec::V21_CH2, -30.0, &bits));
+        for s in sig.iter_mut() {
+            *s = crate::dsp::g711::alaw_to_linear(crate::dsp::g711::linear_to_alaw(*s));
+        }
+        let mut rx = FskRx::new(FskRxDescriptor::shared(FskSpec::V21_CH2).unwrap(), FskFraming::Sync);
+        let mut ev = Vec::new();
+        rx.rx(&sig, &mut ev);
+        let got: Vec<(bool, u64)> = ev
+            .iter()
+            .filter_map(|e| if let FskRxEvent::Bit { bit, at } = e { Some((*bit, *at)) } else { None })
+            .collect();
+        let bits_only: Vec<bool> = got.iter().map(|b| b.0).collect();
+        // After a few bits of lock, flag after flag.
+        let first = (0..got.len() - 8).find(|&i| bits_only[i..i + 8] == flag).unwrap();
+        assert!(first < 24, "first flag at bit {first}");
+        let flags = bits_only[first..].chunks_exact(8).take_while(|c| *c == flag).count();
+        assert!(flags >= 34, "{flags} flags in a row");
+        // Bit positions step by 80/3 samples.
+        let (a, b) = (got[first].1 as f64, got[first + 240].1 as f64);
+        assert!(((b - a) / 240.0 - 8000.0 / 300.0).abs() < 0.05, "{}", (b - a) / 240.0);
+    }
+
+    #[test]
     fn async_8n1_bit_order() {
         let b: Vec<bool> = async_8n1_bits(&[0x01]).collect();
         assert_eq!(b, [false, true, false, false, false, false, false, false, false, true]);
