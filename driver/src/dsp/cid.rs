@@ -41,6 +41,18 @@
 //! message in 8N1 and a few marks after it, phase continuous at a level in
 //! dBm0.
 //!
+//! # Measured (tests/cid_conformance.rs, tests/cid_witness.rs, benches/cid.rs)
+//! - Every message decoded from −5 to −40 dBm0, linear, A-law and μ-law,
+//!   for both standards; every message decoded at 12 dB SNR (white noise
+//!   0–4 kHz against the FSK level) at −10, −25 and −40 dBm0.
+//! - Bit flips, dropped octets, truncation and noise bursts: an error event
+//!   or nothing, never a caller ID other than what was on the wire.
+//! - No caller ID out of the shared speech and music corpora or synthetic
+//!   look-alike signals at −5, −15 and −30 dBm0.
+//! - spandsp's `adsi_rx` decodes every message we send and we decode every
+//!   message its `adsi_tx` sends (CLASS and CLIP).
+//! - About 3× spandsp's `adsi_rx` in channels per core on the same audio.
+//!
 //! # Not implemented
 //! Japanese (NTT) caller ID with its DLE framing and CRC, the DT-AS
 //! *detector*, the CPE acknowledgement of type II (call-waiting) caller ID,
