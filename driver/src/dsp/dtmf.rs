@@ -14,9 +14,14 @@
 //!
 //! 1. Eight Goertzel filters (697…1633 Hz) run over **sub-blocks** of
 //!    [`SUB_BLOCK_SAMPLES`] = 40 samples (5 ms), all eight as one `[f32; 8]`
-//!    vector per sample (one AVX register; a small kernel compiled for
-//!    AVX2+FMA is chosen at run time when the CPU has it). Each sub-block
-//!    leaves one complex DFT value per frequency and its power Σx².
+//!    vector per sample (one AVX register). Each sub-block leaves one
+//!    complex DFT value per frequency and its power Σx². Whole sub-blocks
+//!    in one call (a 20 ms tick holds four) run as four interleaved
+//!    Goertzel chains; a partial sub-block runs a two-chain (decimated)
+//!    form of the same recurrence (see `mod kernel`). A sub-block too quiet
+//!    to belong to any hit window (step 3's power tests) is not filtered
+//!    at all. The whole receive path is compiled twice, portable and for
+//!    AVX2+FMA; the descriptor picks one at run time.
 //! 2. Every sub-block, the last [`WINDOW_SUB_BLOCKS`] = 3 sub-blocks are
 //!    joined **coherently** (each rotated by the phase the nominal frequency
 //!    advances in 40 samples) into the DFT of a 120-sample (15 ms)
@@ -430,17 +435,25 @@ fn avx2_fma_available() -> bool {
 ///
 /// The Goertzel recurrence v[n] = c·v[n−1] − v[n−2] + x[n] (c = 2 cos ω)
 /// is a chain of one multiply-add per sample, so a plain loop runs at the
-/// multiply-add's latency. Multiplying its transfer function through by
-/// (1 + c·z⁻¹ + z⁻²) gives the same v[n] as two interleaved recurrences
-/// with a two-sample step:
+/// multiply-add's latency. Two ways round it:
+///
+/// - `run_blocks`: several whole sub-blocks are independent, so their
+///   chains run interleaved (four for a 160-sample tick): the plain
+///   recurrence at the multiply-add's throughput.
+/// - `run`, for a sub-block fed in pieces: multiplying the transfer
+///   function through by (1 + c·z⁻¹ + z⁻²) gives the same v[n] as two
+///   interleaved recurrences with a two-sample step,
 ///
 ///   v[n] = c₂·v[n−2] − v[n−4] + g[n],  g[n] = x[n] + c·x[n−1] + x[n−2],
 ///   c₂ = 2 cos 2ω = c² − 2,
 ///
-/// whose chains (even and odd n) overlap: half the latency per sample. The
-/// state is four past outputs and two past inputs; all start at zero for
-/// each sub-block, so the outputs are exactly the plain Goertzel's (up to
-/// rounding; a unit test compares them).
+///   whose chains (even and odd n) overlap: half the latency per sample.
+///   Its state is four past outputs and two past inputs.
+///
+/// All state starts at zero for each sub-block, so both give the plain
+/// Goertzel's outputs (up to float rounding: a sub-block fed whole or in
+/// pieces may differ in the last bits; a unit test compares both with the
+/// plain recurrence).
 mod kernel {
     /// Coefficients of the eight filters.
     #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -548,6 +561,8 @@ mod kernel {
     /// Blocks whose Σx² is below `quiet` can be in no hit window (see
     /// `DtmfRxDescriptor::quiet_sub_block`); when all are, the filters are
     /// not run and their outputs stay zero.
+    // Indexing keeps the N chains interleaved sample by sample.
+    #[allow(clippy::needless_range_loop)]
     pub fn run_blocks<const FMA: bool, const N: usize>(k: &Coeffs, x: &[i16], quiet: f32) -> [Bank; N] {
         const M: usize = super::SUB_BLOCK_SAMPLES;
         let mut banks = [Bank::default(); N];
@@ -798,16 +813,22 @@ impl DtmfDetector {
     #[inline(always)]
     fn end_sub_blocks(&mut self, banks: &[kernel::Bank], out: &mut Vec<DtmfEvent>) {
         for b in banks {
-            self.bank = *b;
             self.position += SUB_BLOCK_SAMPLES as u64;
-            self.end_sub_block(out);
+            self.finish_sub_block(b, out);
         }
     }
 
+    /// The sub-block being filled sample by sample is complete.
     #[inline(always)]
     fn end_sub_block(&mut self, out: &mut Vec<DtmfEvent>) {
+        let b = std::mem::take(&mut self.bank);
+        self.finish_sub_block(&b, out);
+    }
+
+    /// Take a complete sub-block's outputs and judge the window it closes.
+    #[inline(always)]
+    fn finish_sub_block(&mut self, b: &kernel::Bank, out: &mut Vec<DtmfEvent>) {
         let d = &*self.desc;
-        let b = self.bank;
         self.out_re.copy_within(1.., 0);
         self.out_im.copy_within(1.., 0);
         let (re, im) = (&mut self.out_re[WINDOW_SUB_BLOCKS - 1], &mut self.out_im[WINDOW_SUB_BLOCKS - 1]);
@@ -819,13 +840,15 @@ impl DtmfDetector {
         }
         self.sub_power.copy_within(1.., 0);
         self.sub_power[3] = b.power();
-        self.bank = kernel::Bank::default();
         self.fill = 0;
         let k = self.sub_blocks;
         self.sub_blocks += 1;
         if self.sub_blocks >= WINDOW_SUB_BLOCKS as u64 {
             let hit = self.analyse_window();
-            self.debounce(k, hit, out);
+            // Nothing to track: the common case on a quiet or talking line.
+            if hit.is_some() || self.cand.is_some() || self.active.is_some() {
+                self.debounce(k, hit, out);
+            }
         }
     }
 

@@ -207,7 +207,7 @@ fn music_score(kind: &str, seed: u64) -> Vec<String> {
             for _ in 0..40 {
                 let root = *rng.pick(&scale[3..scale.len() - 8]);
                 const QUALITIES: [&[i32]; 5] = [&[0, 4, 7], &[0, 3, 7], &[0, 4, 7, 11], &[0, 3, 7, 10], &[0, 4, 7, 12]];
-                let quality: &[i32] = *rng.pick(&QUALITIES[..]);
+                let quality: &[i32] = QUALITIES[(rng.next() % QUALITIES.len() as u64) as usize];
                 let timbre = *rng.pick(&timbres);
                 let len = [0.3, 0.5, 0.8, 1.0][(rng.next() % 4) as usize];
                 let mut piece = vec!["synth".to_string(), format!("{len}")];
