@@ -19,10 +19,11 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use ctibox_driver::dsp::dtmf::{
-    DTMF_COL_HZ, DTMF_ROW_HZ, DtmfDetector, DtmfDigit, DtmfEvent, DtmfTone, DtmfTxConfig, dtmf_samples,
+    DTMF_COL_HZ, DTMF_ROW_HZ, DtmfDetector, DtmfDigit, DtmfEvent, DtmfRxDescriptor, DtmfRxParams, DtmfTone,
+    DtmfTxConfig, dtmf_samples,
 };
 use ctibox_driver::dsp::g711;
 use ctibox_driver::dsp::goertzel::{GoertzelDescriptor, GoertzelState};
@@ -176,7 +177,16 @@ fn lay_out(cases: &[Case]) -> (Vec<i16>, Vec<(usize, usize)>) {
 type Report = Vec<(char, u64, u64, f32, f32)>;
 
 fn run_ours(stream: &[i16]) -> Report {
-    let mut det = DtmfDetector::default();
+    run_ours_with(DtmfDetector::default(), stream)
+}
+
+/// Our detector forced onto its portable (non-AVX2) code path.
+fn portable_detector() -> DtmfDetector {
+    let desc = DtmfRxDescriptor::new(DtmfRxParams::default()).expect("default params");
+    DtmfDetector::new(Arc::new(desc.portable()))
+}
+
+fn run_ours_with(mut det: DtmfDetector, stream: &[i16]) -> Report {
     let mut ev = Vec::with_capacity(64);
     let mut out = Vec::new();
     for chunk in stream.chunks(160) {
@@ -263,7 +273,12 @@ fn score(card: &mut Scorecard, cases: &[Case], got: &[Report], mut extra: impl F
 fn judge(title: &str, line: Line, cases: &[Case], extra: impl FnMut(&Case, &Report) -> bool) {
     let (stream, ranges) = lay_out(cases);
     let stream = line.apply(&stream);
-    let ours = per_case(&run_ours(&stream), &ranges);
+    let report = run_ours(&stream);
+    // The portable path (no AVX2) decides the same.
+    let portable = run_ours_with(portable_detector(), &stream);
+    let digits = |r: &Report| r.iter().map(|d| d.0).collect::<String>();
+    assert_eq!(digits(&portable), digits(&report), "{title}, {}: portable and AVX2 paths differ", line.name());
+    let ours = per_case(&report, &ranges);
     let theirs = per_case(&run_spandsp(&stream), &ranges);
     let mut card = Scorecard::new(&format!("{title}, {} — ctibox dsp::dtmf", line.name()));
     score(&mut card, cases, &ours, extra);
@@ -523,7 +538,9 @@ fn talk_off(line: Line) {
     let mut groups: BTreeMap<String, (usize, usize, usize, usize, String)> = BTreeMap::new();
     for (label, samples) in speech.iter().chain(music) {
         let s = line.apply(samples);
-        let o = run_ours(&s);
+        let mut o = run_ours(&s);
+        // The portable path (no AVX2) must be as quiet.
+        o.extend(run_ours_with(portable_detector(), &s));
         let t = run_spandsp(&s);
         ours_false += o.len();
         theirs_false += t.len();

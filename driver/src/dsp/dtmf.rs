@@ -411,6 +411,18 @@ impl DtmfRxDescriptor {
         &self.params
     }
 
+    /// Run the portable code path even on a CPU with AVX2 and FMA (for
+    /// tests and benchmarks; results agree to float rounding).
+    pub fn portable(mut self) -> Self {
+        self.use_avx2_fma = false;
+        self
+    }
+
+    /// Whether detectors using this descriptor run the AVX2+FMA path.
+    pub fn uses_avx2_fma(&self) -> bool {
+        self.use_avx2_fma
+    }
+
     /// The descriptor for [`DtmfRxParams::default`], shared process-wide.
     pub fn shared_default() -> Arc<DtmfRxDescriptor> {
         // The defaults pass `new`'s checks (a unit test says so).
