@@ -215,6 +215,7 @@ max_time = "1m"
 name = "alice"
 from = "13800138000"
 line = 1
+record = "alice.wav"
 steps = [
   { at = "0s", do = "call" },
   { expect = "rang", rings = 2, within = "10s" },
@@ -243,7 +244,7 @@ steps = [
     assert!(lines.iter().any(|l| l.starts_with("PASS") && l.contains("alice: expect rang 2 times")), "{text}");
     assert!(lines.iter().any(|l| l.starts_with("PASS") && l.contains("hears DTMF \"42\"")), "{text}");
     let f99 = lines.iter().find(|l| l.contains("\"99\"")).unwrap();
-    assert!(f99.starts_with("FAIL") && f99.contains("not within 3.000s") && f99.contains("line 16"), "{f99}");
+    assert!(f99.starts_with("FAIL") && f99.contains("not within 3.000s") && f99.contains("line 17"), "{f99}");
     assert!(lines.iter().any(|l| l.starts_with("PASS") && l.contains("phone 2: expect hears dial tone")), "{text}");
     let wait = lines.iter().find(|l| l.contains("when ringing")).unwrap();
     assert!(wait.starts_with("FAIL") && wait.contains("timed out after 2.000s"), "{wait}");
@@ -252,6 +253,10 @@ steps = [
     assert!(text.ends_with("3 passed, 4 failed\n"), "{text}");
     let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
     assert_eq!(json["failed"], 4);
+    // What alice heard was saved: the driver's DTMF "42" and its tone.
+    let heard = ctibox_driver::media::wav::load_mono_8k(dir.path().join("alice.wav")).unwrap();
+    assert!(heard.len() > 8000 * 3, "{}", heard.len());
+    assert!(heard.iter().any(|&s| s.abs() > 1000));
 }
 
 #[test]

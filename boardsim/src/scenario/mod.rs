@@ -71,6 +71,25 @@ impl Scenario {
     }
 }
 
+impl Scenario {
+    /// Save the recordings the scenario asks for (16-bit 8 kHz WAV), after
+    /// the run. Returns the files written.
+    pub fn save_recordings(&self, world: &World) -> Result<Vec<PathBuf>, String> {
+        let mut saved = Vec::new();
+        for (who, path) in &self.recordings {
+            let rec = match who {
+                ActorRef::Caller(n) => world.caller(n).map(|p| p.recorder()),
+                ActorRef::Party(n) => world.party(n).map(|p| p.peer.recorder()),
+                ActorRef::Phone(port) => world.phone(*port).map(|p| p.recorder()),
+            };
+            let Some(rec) = rec else { return Err(format!("no recorder for {who:?}")) };
+            rec.save_wav(path).map_err(|e| e.to_string())?;
+            saved.push(path.clone());
+        }
+        Ok(saved)
+    }
+}
+
 /// What a scenario run came to.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioReport {
@@ -178,6 +197,9 @@ where
         Ok(w) => w,
         Err(e) => return RunOutcome::BadScenario(e),
     };
-    let err = serve(&mut world).err();
+    let mut err = serve(&mut world).err();
+    if let Err(e) = sc.save_recordings(&world) {
+        err.get_or_insert(format!("saving recordings: {e}"));
+    }
     RunOutcome::Ran(report(path, &world, err))
 }

@@ -47,8 +47,8 @@
 //! talk_for = "20s"
 //! audio = { wav = "hello.wav" }
 //!
-//! [[caller]]
-//! name = "alice"
+//! [[caller]]             # (callers, parties and phones may have
+//! name = "alice"         #  record = "alice.wav": what they heard)
 //! from = "13800138000"
 //! line = 1
 //! audio = { sequence = [ { silence = "1s" }, { pattern = 7, for = "5s" } ] }
@@ -161,6 +161,7 @@ struct LineDef {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PhoneDef {
+    record: Option<Spanned<String>>,
     port: Spanned<u16>,
     number: Option<String>,
     auto_answer: Option<u32>,
@@ -176,6 +177,7 @@ struct PhoneDef {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PartyDef {
+    record: Option<Spanned<String>>,
     name: Option<Spanned<String>>,
     number: Spanned<String>,
     behaviour: Spanned<String>,
@@ -189,6 +191,7 @@ struct PartyDef {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CallerDef {
+    record: Option<Spanned<String>>,
     name: Spanned<String>,
     from: Spanned<String>,
     line: Spanned<u16>,
@@ -252,6 +255,9 @@ pub struct Scenario {
     pub callers: Vec<CallerSetup>,
     pub tracks: Vec<TrackDef>,
     pub max_time: Duration,
+    /// Recordings to save after the run: whose, and where (a 16-bit 8 kHz
+    /// WAV file).
+    pub recordings: Vec<(ActorRef, PathBuf)>,
 }
 
 /// One declared inbound caller.
@@ -461,6 +467,13 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
     // Phones.
     let mut phones: Vec<Option<PhoneConfig>> = vec![None; fxs as usize];
     let mut tracks: Vec<TrackDef> = Vec::new();
+    let mut recordings: Vec<(ActorRef, PathBuf)> = Vec::new();
+    let record_path = |r: &Spanned<String>| -> Result<PathBuf, ScenarioError> {
+        if r.get_ref().is_empty() {
+            return Err(cx.err(r.span(), "record: empty path"));
+        }
+        Ok(base.join(r.get_ref()))
+    };
     for p in &def.phones {
         let pd = p.get_ref();
         let port = fxs_range(&pd.port, "phone")?;
@@ -485,6 +498,9 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         }
         if let Some(a) = &pd.audio {
             pc.audio = audio(&cx, a, &base)?;
+        }
+        if let Some(r) = &pd.record {
+            recordings.push((ActorRef::Phone(port), record_path(r)?));
         }
         if !pd.steps.is_empty() {
             tracks.push(TrackDef {
@@ -528,6 +544,9 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         let mut pc = PartyConfig::new(number, behaviour);
         pc.name = name.clone();
         pc.talk_for = cx.opt_dur(&pd.talk_for, "talk_for")?;
+        if let Some(r) = &pd.record {
+            recordings.push((ActorRef::Party(name.clone()), record_path(r)?));
+        }
         if let Some(a) = &pd.audio {
             pc.audio = audio(&cx, a, &base)?;
         }
@@ -550,6 +569,9 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
             return Err(cx.err(cd.name.span(), format!("two callers are called \"{name}\"")));
         }
         let line = fxo_range(&cd.line, "caller line")?;
+        if let Some(r) = &cd.record {
+            recordings.push((ActorRef::Caller(name.clone()), record_path(r)?));
+        }
         let setup = CallerSetup {
             name: name.clone(),
             from: cd.from.get_ref().clone(),
@@ -639,7 +661,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         timers,
         record_limit: crate::world::audio::DEFAULT_RECORD_LIMIT,
     };
-    Ok(Scenario { path: file.to_path_buf(), world, callers, tracks, max_time })
+    Ok(Scenario { path: file.to_path_buf(), world, callers, tracks, max_time, recordings })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -277,6 +277,11 @@ impl Phone {
         }
     }
 
+    /// What the phone heard while off-hook.
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+
     pub fn status(&self) -> PhoneStatus {
         PhoneStatus {
             phone: self.port.0,
