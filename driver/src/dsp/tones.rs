@@ -821,6 +821,12 @@ const FOREVER: u64 = u64::MAX;
 const UNKNOWN_MIN_SEGMENT_MS: u64 = 100;
 /// Cycles of an unknown cadence before it is reported.
 const UNKNOWN_MIN_CYCLES: usize = 3;
+/// Most templates waiting on one running segment.
+const MAX_CANDIDATES: usize = 16;
+/// An off segment may hold this many loud blocks (its edges) plus one in
+/// `OFF_LOUD_PER_BLOCKS`.
+const OFF_LOUD_EDGE_BLOCKS: u32 = 2;
+const OFF_LOUD_PER_BLOCKS: u32 = 10;
 
 /// Cycles of cadence each kind needs before it is reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -869,6 +875,8 @@ pub struct ToneDetectorConfig {
     pub max_twist_db: f32,
     /// Largest spread of block powers inside one burst.
     pub max_wobble_db: f32,
+    /// The gaps of a cadence must be this much quieter than its bursts.
+    pub gap_quiet_db: f32,
     /// Each on or off segment may differ from nominal by this (±%)…
     pub cadence_tolerance_pct: f32,
     /// …plus this, the detector's own timing error.
@@ -889,6 +897,7 @@ impl Default for ToneDetectorConfig {
             min_purity: 0.6,
             max_twist_db: 10.0,
             max_wobble_db: 6.0,
+            gap_quiet_db: 10.0,
             cadence_tolerance_pct: 10.0,
             cadence_slack_ms: 30,
             dial_min_ms: 1000,
@@ -1002,6 +1011,7 @@ pub struct ToneDetectorDescriptor {
     gate_power: f32,
     twist_ratio: f32,
     wobble_ratio: f32,
+    quiet_ratio: f32,
     use_avx2_fma: bool,
 }
 
@@ -1260,8 +1270,13 @@ impl ToneDetectorDescriptor {
         if !(0.1..=1.0).contains(&c.min_purity) {
             return Err(DetectorBuildError::BadConfig("min_purity must be between 0.1 and 1"));
         }
-        if !(0.0..=30.0).contains(&c.max_twist_db) || !(0.0..=40.0).contains(&c.max_wobble_db) {
-            return Err(DetectorBuildError::BadConfig("max_twist_db must be 0–30 and max_wobble_db 0–40"));
+        if !(0.0..=30.0).contains(&c.max_twist_db)
+            || !(0.0..=40.0).contains(&c.max_wobble_db)
+            || !(0.0..=40.0).contains(&c.gap_quiet_db)
+        {
+            return Err(DetectorBuildError::BadConfig(
+                "max_twist_db must be 0–30, max_wobble_db and gap_quiet_db 0–40",
+            ));
         }
         if !(0.0..=50.0).contains(&c.cadence_tolerance_pct) || c.cadence_slack_ms > 500 {
             return Err(DetectorBuildError::BadConfig("cadence_tolerance_pct must be 0–50 and cadence_slack_ms ≤ 500"));
@@ -1298,6 +1313,7 @@ impl ToneDetectorDescriptor {
             gate_power: dbm0_to_power(c.min_level_dbm0 as f64 - 10.0) as f32,
             twist_ratio: 10f32.powf(-c.max_twist_db / 10.0),
             wobble_ratio: 10f32.powf(c.max_wobble_db / 10.0),
+            quiet_ratio: 10f32.powf(-c.gap_quiet_db / 10.0),
             use_avx2_fma: avx2_fma_available(),
         };
         let mut b = Builder { desc, group_keys: Vec::new() };
@@ -1519,7 +1535,8 @@ struct Seg {
     /// Set power (mean square) of its loudest block.
     power: f32,
     sym: u8,
-    /// Block powers held within the wobble limit.
+    /// A burst: its block powers held within the wobble limit; a gap: it
+    /// was quiet.
     steady: bool,
 }
 
@@ -1548,6 +1565,15 @@ struct GroupState {
     int_max: f32,
     /// Last block's power, waiting to learn whether it was interior.
     held: Option<f32>,
+    /// Blocks of the running segment, and of them those too loud for a gap.
+    blocks: u32,
+    loud: u32,
+    /// Loud blocks among the candidate's.
+    cand_loud: u32,
+    /// Power of the last burst (gaps are measured against it).
+    last_on_power: f32,
+    /// End of the last reported tone: no new match may start before it.
+    consumed: u64,
     prev_sym: u8,
     /// Refined end of the running burst, set on the first block after it.
     pending_end: u64,
@@ -1572,6 +1598,11 @@ impl GroupState {
             int_min: f32::INFINITY,
             int_max: 0.0,
             held: None,
+            blocks: 0,
+            loud: 0,
+            cand_loud: 0,
+            last_on_power: 0.0,
+            consumed: 0,
             prev_sym: 0,
             pending_end: 0,
             cand_sym: 0,
@@ -1594,6 +1625,11 @@ impl GroupState {
         } else {
             self.hist_len += 1;
         }
+    }
+
+    /// Whether the running segment, a gap, has been quiet enough so far.
+    fn gap_is_quiet(&self) -> bool {
+        self.loud <= OFF_LOUD_EDGE_BLOCKS + self.blocks / OFF_LOUD_PER_BLOCKS
     }
 
     /// The `i`-th newest completed segment (0 = newest).
@@ -1767,7 +1803,7 @@ impl ToneDetector {
                     sym = i as u8 + 1;
                 }
             }
-            self.group_block(d, g, sym, block_start, &set_p, out);
+            self.group_block(d, g, sym, block_start, total, &set_p, out);
         }
         self.prev_set_p = set_p;
     }
@@ -1787,12 +1823,16 @@ impl ToneDetector {
         g: usize,
         sym: u8,
         bs: u64,
+        total: f32,
         set_p: &[f32; MAX_SETS],
         out: &mut Vec<ToneEvent>,
     ) {
         let be = bs + BLOCK_SAMPLES as u64;
         let prev_set_p = self.prev_set_p;
         let st = &mut self.groups[g];
+        st.blocks += 1;
+        let loud = total > st.last_on_power * d.quiet_ratio;
+        st.loud += loud as u32;
         // The first block after the running burst's last: place its end.
         if st.sym != 0 && st.prev_sym == st.sym && sym != st.sym {
             let set = Self::sym_set(d, g, st.sym);
@@ -1818,9 +1858,11 @@ impl ToneDetector {
             st.held = None;
             if st.cand_blocks > 0 && st.cand_sym == sym {
                 st.cand_blocks += 1;
+                st.cand_loud += loud as u32;
             } else {
                 st.cand_sym = sym;
                 st.cand_blocks = 1;
+                st.cand_loud = loud as u32;
                 st.cand_block_start = bs;
                 st.cand_p_before = Self::sym_power(d, g, sym, &prev_set_p);
                 st.cand_p_first = Self::sym_power(d, g, sym, set_p);
@@ -1849,6 +1891,9 @@ impl ToneDetector {
             if self.active.is_none()
                 && let Some(p) = pending
                 && be >= p.at
+                && be
+                    <= self.groups[g].start.saturating_add(d.templates[p.template as usize].steps[p.step as usize].max)
+                && (sym != 0 || self.groups[g].gap_is_quiet())
             {
                 self.groups[g].pending = None;
                 let tmpl = d.templates[p.template as usize];
@@ -1869,7 +1914,13 @@ impl ToneDetector {
     fn commit(&mut self, d: &ToneDetectorDescriptor, g: usize, p_second: f32, now: u64, out: &mut Vec<ToneEvent>) {
         let st = &mut self.groups[g];
         let new_sym = st.cand_sym;
-        let steady = st.int_max <= st.int_min * d.wobble_ratio || st.int_min == f32::INFINITY;
+        let steady = if st.sym == 0 {
+            // The candidate's blocks belong to the next segment.
+            let blocks = st.blocks.saturating_sub(st.cand_blocks as u32);
+            st.loud.saturating_sub(st.cand_loud) <= OFF_LOUD_EDGE_BLOCKS + blocks / OFF_LOUD_PER_BLOCKS
+        } else {
+            st.int_max <= st.int_min * d.wobble_ratio || st.int_min == f32::INFINITY
+        };
         let old = Seg { start: st.start, len: 0, power: st.ref_power, sym: st.sym, steady };
         let new_ref = st.cand_p_first.max(p_second);
         let on_start = if new_sym != 0 {
@@ -1914,6 +1965,11 @@ impl ToneDetector {
         for s in &pushed[..npushed] {
             st.push(*s);
         }
+        if old.sym != 0 {
+            st.last_on_power = old.power;
+        }
+        st.blocks = st.cand_blocks as u32;
+        st.loud = st.cand_loud;
         st.sym = new_sym;
         st.start = new_start;
         st.ref_power = if new_sym != 0 { new_ref } else { 0.0 };
@@ -1929,7 +1985,7 @@ impl ToneDetector {
             let mut ok = true;
             for s in &pushed[..npushed] {
                 let step = a.tmpl.steps[a.step as usize];
-                if s.sym != step.sym || s.len < step.min || s.len > step.max || (s.sym != 0 && !s.steady) {
+                if s.sym != step.sym || s.len < step.min || s.len > step.max || !s.steady {
                     ok = false;
                     break;
                 }
@@ -1951,6 +2007,11 @@ impl ToneDetector {
 
     fn end_active(&mut self, now: u64, out: &mut Vec<ToneEvent>) {
         if let Some(a) = self.active.take() {
+            // What was pending in its group is the tone that just ended,
+            // and its segments are spent.
+            let st = &mut self.groups[a.group as usize];
+            st.pending = None;
+            st.consumed = st.consumed.max(a.last_end);
             out.push(ToneEvent::ToneEnd { kind: a.kind, end: a.last_end, at: now });
         }
     }
@@ -1987,7 +2048,16 @@ impl ToneDetector {
         let st = &self.groups[g];
         // Best immediate match (score, template, align, start, power, comps)
         let mut now_best: Option<(f32, u8, u8, u64, f32, u8)> = None;
-        let mut pend_best: Option<(u64, f32, Pending)> = None;
+        // Templates that fit if the running segment grows long enough:
+        // (score, its step's min and max length, what to confirm).
+        let mut cands = [(0f32, 0u64, 0u64, None::<Pending>); MAX_CANDIDATES];
+        let mut ncands = 0;
+        let mut add = |c: (f32, u64, u64, Option<Pending>)| {
+            if ncands < MAX_CANDIDATES {
+                cands[ncands] = c;
+                ncands += 1;
+            }
+        };
         for (ti, t) in d.templates[..d.ntemplates].iter().enumerate() {
             if t.group as usize != g {
                 continue;
@@ -1995,12 +2065,9 @@ impl ToneDetector {
             let len = t.len as usize;
             let comps = t.steps[..len].iter().find(|s| s.sym != 0).map_or(1, |s| Self::sym_set(d, g, s.sym).comps);
             if t.mode == Mode::Continuous {
-                if st.sym == t.steps[0].sym && st.sym != 0 {
-                    let at = st.start + t.steps[0].min;
-                    let p = Pending { at, template: ti as u8, step: 0, start: st.start, power: st.ref_power, comps };
-                    if pend_best.as_ref().is_none_or(|b| at < b.0) {
-                        pend_best = Some((at, 0.0, p));
-                    }
+                if st.sym == t.steps[0].sym && st.sym != 0 && st.start >= st.consumed {
+                    let p = Pending { at: 0, template: ti as u8, step: 0, start: st.start, power: st.ref_power, comps };
+                    add((0.0, t.steps[0].min, t.steps[0].max, Some(p)));
                 }
                 continue;
             }
@@ -2015,8 +2082,8 @@ impl ToneDetector {
                 {
                     let next = (align + need) % len;
                     let next_ok = t.mode == Mode::Once || t.steps[next].sym == st.sym;
-                    if next_ok && now_best.is_none_or(|b| score < b.0) {
-                        let start = st.back(need - 1).start;
+                    let start = st.back(need - 1).start;
+                    if next_ok && start >= st.consumed && now_best.is_none_or(|b| score < b.0) {
                         now_best = Some((score, ti as u8, ((align + need) % len) as u8, start, power, comps));
                     }
                 }
@@ -2027,13 +2094,13 @@ impl ToneDetector {
                         continue;
                     }
                     let fit = if need == 1 { Some((0.0, 0.0)) } else { fit_window(t, align, st, need - 1) };
-                    if let Some((score, power)) = fit {
-                        let start = if need == 1 { st.start } else { st.back(need - 2).start };
-                        let at = st.start + t.steps[run_step].min;
-                        let p = Pending { at, template: ti as u8, step: run_step as u8, start, power, comps };
-                        if pend_best.as_ref().is_none_or(|b| at < b.0 || (at == b.0 && score < b.1)) {
-                            pend_best = Some((at, score, p));
-                        }
+                    let start = if need == 1 { st.start } else { st.back(need - 2).start };
+                    if let Some((score, power)) = fit
+                        && start >= st.consumed
+                    {
+                        let p = Pending { at: 0, template: ti as u8, step: run_step as u8, start, power, comps };
+                        let step = t.steps[run_step];
+                        add((score, step.min, step.max, Some(p)));
                     }
                 }
             }
@@ -2052,9 +2119,23 @@ impl ToneDetector {
             }
             return;
         }
+        // The running segment decides between candidates only once it has
+        // reached all their minimums: a candidate whose longest step is
+        // shorter than that must wait for the segment to end (above).
+        let cands = &cands[..ncands];
+        let reach = cands.iter().map(|c| c.1).max().unwrap_or(0);
+        let mut pend_best: Option<(f32, Pending)> = None;
+        for &(score, _, max, p) in cands {
+            if let Some(p) = p
+                && max >= reach
+                && pend_best.is_none_or(|b| score < b.0)
+            {
+                pend_best = Some((score, Pending { at: st.start + reach, ..p }));
+            }
+        }
         let cadence_pending =
-            pend_best.is_some_and(|(_, _, p)| d.templates[p.template as usize].mode != Mode::Continuous);
-        if let Some((_, _, p)) = pend_best {
+            cands.iter().any(|c| c.3.is_some_and(|p| d.templates[p.template as usize].mode != Mode::Continuous));
+        if let Some((_, p)) = pend_best {
             self.groups[g].pending = Some(p);
         }
         // A continuous tone may be pending on any burst; an unknown cadence
@@ -2082,7 +2163,14 @@ impl ToneDetector {
         let mut power = 0f32;
         while 2 * cycles + 1 < st.hist_len {
             let (o, n) = (st.back(2 * cycles), st.back(2 * cycles + 1));
-            if o.sym != 0 || n.sym != on.sym || !n.steady || !close(o.len, off.len) || !close(n.len, on.len) {
+            if o.sym != 0
+                || n.sym != on.sym
+                || !n.steady
+                || !o.steady
+                || n.start < st.consumed
+                || !close(o.len, off.len)
+                || !close(n.len, on.len)
+            {
                 break;
             }
             span += o.len + n.len;
@@ -2140,7 +2228,7 @@ fn fit_window(t: &Template, align: usize, st: &GroupState, count: usize) -> Opti
             return None;
         }
         let step = t.steps[j % len];
-        if seg.sym != step.sym || seg.len < step.min || seg.len > step.max || (seg.sym != 0 && !seg.steady) {
+        if seg.sym != step.sym || seg.len < step.min || seg.len > step.max || !seg.steady {
             return None;
         }
         score += seg.len.abs_diff(step.nominal) as f32 / step.nominal.max(1) as f32;
