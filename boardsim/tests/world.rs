@@ -504,3 +504,66 @@ fn control_handle_from_another_thread() {
     assert!(matches!(r, Ok(Reply::Ok { .. })));
     assert_eq!(e.unwrap_err().to_string(), "there is no phone 7 (FXS ports are channels 2-2)");
 }
+
+#[test]
+fn line_impairments_apply_gain_and_noise_and_dtmf_caller_id_precedes_ringing() {
+    use ctibox_boardsim::world::Impairment;
+    use ctibox_driver::dsp::tonegen::{ToneFreq, ToneSpec};
+    let mut c = cfg(2, 0);
+    c.lines = vec![
+        LineConfig { impairment: Impairment { gain_db: -6.0, noise_dbm0: None }, ..LineConfig::new("1") },
+        LineConfig {
+            caller_id: CallerIdMode::Dtmf,
+            impairment: Impairment { gain_db: 0.0, noise_dbm0: Some(-50.0) },
+            ..LineConfig::new("2")
+        },
+    ];
+    let mut d = Driver::new(c);
+    let tone = ToneSpec::continuous(&[ToneFreq { hz: 1000.0, dbm0: -10.0 }]).unwrap();
+    for line in [1, 2] {
+        d.world()
+            .request(Request::Call(CallRequest {
+                line,
+                from: "13800138000".into(),
+                audio: AudioSource::Tone(tone),
+                hangup_after: None,
+                abandon_after: None,
+                name: None,
+            }))
+            .unwrap();
+    }
+    // Line 2: DTMF caller ID "A13800138000C" before its first ring.
+    let law = d.law;
+    let r2 = d.ch(2);
+    let mut det = DtmfDetector::default();
+    let mut evs = Vec::new();
+    let mut lin = vec![0i16; d.n];
+    let mut noisy = false;
+    for _ in 0..200 {
+        d.tick_with(&[], |_, rx, _| {
+            g711::decode_block(law, &rx[r2.clone()], &mut lin);
+            noisy |= lin.iter().any(|&s| s != 0 && s.abs() < 200);
+            det.rx(&lin, &mut evs);
+        });
+    }
+    let digits: String =
+        evs.iter().filter_map(|e| if let DtmfEvent::Digit(t) = e { Some(t.digit.as_char()) } else { None }).collect();
+    assert_eq!(digits, "A13800138000C");
+    let first_ring = d.events_of(2).first().copied().unwrap();
+    assert_eq!(first_ring.1, EventKind::RingOn);
+    assert!(first_ring.0 >= 13 * 140, "ringing starts after the caller ID: {first_ring:?}");
+    assert!(noisy, "noise on line 2");
+    assert_eq!(d.events_of(1)[0], (0, EventKind::RingOn), "line 1 rings at once");
+    // Line 1 answered: the tone arrives 6 dB down.
+    d.tick(&[cmd(1, CommandKind::OffHook)]);
+    let r1 = d.ch(1);
+    let mut peak = 0i16;
+    for _ in 0..10 {
+        d.tick_with(&[], |_, rx, _| {
+            g711::decode_block(law, &rx[r1.clone()], &mut lin);
+            peak = peak.max(lin.iter().copied().max().unwrap());
+        });
+    }
+    let want = ctibox_driver::dsp::level::dbm0_to_peak(-16.0);
+    assert!((peak as f64 - want).abs() < want * 0.05, "peak {peak}, want {want}");
+}
