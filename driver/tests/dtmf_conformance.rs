@@ -493,8 +493,8 @@ fn twist(line: Line) {
 
 fn dynamic_range(line: Line) {
     judge("DTMF dynamic range", line, dynamic_range_cases(), |c, got| {
-        // Our reported levels are within 1 dB of the tones'.
-        c.level_dbm0.is_none_or(|want| got.iter().all(|r| (r.3 - want).abs() <= 1.0 && (r.4 - want).abs() <= 1.0))
+        // Our reported levels are within 0.5 dB of the tones'.
+        c.level_dbm0.is_none_or(|want| got.iter().all(|r| (r.3 - want).abs() <= 0.5 && (r.4 - want).abs() <= 0.5))
     });
 }
 
