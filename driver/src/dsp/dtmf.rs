@@ -54,7 +54,8 @@
 //!    sub-blocks). Start and end are refined to a few samples from the power
 //!    of the sub-blocks around the first and last hit.
 //!
-//! Levels are reported per tone in dBm0 (mean over the digit's hits).
+//! Levels are reported per tone in dBm0, from the digit's strongest hit
+//! window (one the tones fill).
 //!
 //! # Generator
 //!
@@ -789,13 +790,15 @@ pub struct DtmfDetector {
     cand: Option<DtmfDigit>,
     cand_hits: u8,
     cand_start: u64,
-    cand_row_sum: f32,
-    cand_col_sum: f32,
+    /// Tone powers of the candidate's strongest hit window so far.
+    cand_row_power: f32,
+    cand_col_power: f32,
     /// The digit currently sounding (after [`DtmfEvent::Begin`]).
     active: Option<DtmfTone>,
-    active_hits: u32,
-    active_row_sum: f32,
-    active_col_sum: f32,
+    /// Tone powers of the digit's strongest hit window: one the tones
+    /// fill (windows at the edges are partly empty), reported as levels.
+    active_row_power: f32,
+    active_col_power: f32,
     misses: u8,
     /// Sub-block number of the last sub-block of the last hit window.
     last_hit_sub: u64,
@@ -822,12 +825,11 @@ impl DtmfDetector {
             cand: None,
             cand_hits: 0,
             cand_start: 0,
-            cand_row_sum: 0.0,
-            cand_col_sum: 0.0,
+            cand_row_power: 0.0,
+            cand_col_power: 0.0,
             active: None,
-            active_hits: 0,
-            active_row_sum: 0.0,
-            active_col_sum: 0.0,
+            active_row_power: 0.0,
+            active_col_power: 0.0,
             misses: 0,
             last_hit_sub: 0,
         }
@@ -1102,9 +1104,8 @@ impl DtmfDetector {
     }
 
     fn finish_levels(&self, t: &mut DtmfTone) {
-        let n = self.active_hits.max(1) as f64;
-        t.low_dbm0 = level::power_to_dbm0(self.active_row_sum as f64 / n) as f32;
-        t.high_dbm0 = level::power_to_dbm0(self.active_col_sum as f64 / n) as f32;
+        t.low_dbm0 = level::power_to_dbm0(self.active_row_power as f64) as f32;
+        t.high_dbm0 = level::power_to_dbm0(self.active_col_power as f64) as f32;
     }
 
     /// Refined first sample of a tone whose first hit window (sub-blocks
@@ -1138,15 +1139,16 @@ impl DtmfDetector {
         match hit {
             Some(h) if self.cand == Some(h.digit) => {
                 self.cand_hits = self.cand_hits.saturating_add(1);
-                self.cand_row_sum += h.row_power;
-                self.cand_col_sum += h.col_power;
+                if h.row_power + h.col_power > self.cand_row_power + self.cand_col_power {
+                    (self.cand_row_power, self.cand_col_power) = (h.row_power, h.col_power);
+                }
             }
             Some(h) => {
                 self.cand = Some(h.digit);
                 self.cand_hits = 1;
                 self.cand_start = self.refine_start(first_sub);
-                self.cand_row_sum = h.row_power;
-                self.cand_col_sum = h.col_power;
+                self.cand_row_power = h.row_power;
+                self.cand_col_power = h.col_power;
             }
             None => {
                 self.cand = None;
@@ -1158,9 +1160,9 @@ impl DtmfDetector {
                 Some(h) if h.digit == active.digit => {
                     self.misses = 0;
                     self.last_hit_sub = k;
-                    self.active_hits += 1;
-                    self.active_row_sum += h.row_power;
-                    self.active_col_sum += h.col_power;
+                    if h.row_power + h.col_power > self.active_row_power + self.active_col_power {
+                        (self.active_row_power, self.active_col_power) = (h.row_power, h.col_power);
+                    }
                 }
                 _ => {
                     self.misses += 1;
@@ -1184,9 +1186,8 @@ impl DtmfDetector {
             if let Some(digit) = self.cand {
                 let start = self.cand_start;
                 self.active = Some(DtmfTone { digit, start, end: start, low_dbm0: 0.0, high_dbm0: 0.0 });
-                self.active_hits = self.cand_hits as u32;
-                self.active_row_sum = self.cand_row_sum;
-                self.active_col_sum = self.cand_col_sum;
+                self.active_row_power = self.cand_row_power;
+                self.active_col_power = self.cand_col_power;
                 self.last_hit_sub = k;
                 self.misses = 0;
                 out.push(DtmfEvent::Begin { digit, start });
