@@ -25,10 +25,14 @@
 //!   bits seen before them (what a caller-ID receiver needs to find the end
 //!   of the mark signal).
 //!
-//! The work is done in chunks of [`CHUNK`] samples with stack buffers: the
-//! mixing and the power are plain loops the compiler vectorises, the
-//! running sums are four-lane integer adds, and the per-sample framing only
-//! compares. Nothing allocates in [`FskRx::rx_with`] or [`FskTx::tx_with`].
+//! The work is done in chunks of [`CHUNK`] samples with stack buffers: for
+//! each of the four products, what enters the window minus what leaves it
+//! (recomputed from the last window of input, so it cancels exactly) is a
+//! plain loop the compiler vectorises, then come the running sums and the
+//! powers; the per-sample framing only compares. A chunk with no tone
+//! energy while the carrier is off skips the framing. Nothing allocates in
+//! [`FskRx::rx_with`] or [`FskTx::tx_with`]; the per-channel state is about
+//! 250 bytes.
 //!
 //! # Transmitter
 //! A 32-bit phase accumulator switches increment between the two tones at
@@ -164,9 +168,11 @@ pub struct FskRxDescriptor {
     window: usize,
     /// Length of one common period of both oscillators, samples.
     period: usize,
-    /// `[cos mark, −sin mark, cos space, −sin space]` in Q14, `period +
-    /// CHUNK` rows so a chunk never wraps.
-    osc: Vec<[i16; 4]>,
+    /// cos mark, −sin mark, cos space, −sin space in Q14, one table each:
+    /// entry `MAX_WINDOW + i` is oscillator phase `i`, for `i` from
+    /// `−MAX_WINDOW` to `period + CHUNK`, so neither a chunk nor its window
+    /// wraps.
+    osc: [Vec<i16>; 4],
     /// Bit clock advance per sample, bits.
     bit_inc: f32,
     /// Clock phase at which a bit is sampled: half a sample before the
@@ -203,17 +209,14 @@ impl FskRxDescriptor {
         let pm = sr / gcd(sr, fm);
         let ps = sr / gcd(sr, fs);
         let period = (pm / gcd(pm, ps) * ps) as usize; // lcm, divides 8000
-        let mut osc = Vec::with_capacity(period + CHUNK);
-        for n in 0..period + CHUNK {
-            let k = (n % period) as f64;
+        let mut osc: [Vec<i16>; 4] = std::array::from_fn(|_| Vec::with_capacity(MAX_WINDOW + period + CHUNK));
+        for n in 0..MAX_WINDOW + period + CHUNK {
+            let k = ((n + period * MAX_WINDOW - MAX_WINDOW) % period) as f64;
             let wm = 2.0 * std::f64::consts::PI * fm as f64 / sr as f64 * k;
             let ws = 2.0 * std::f64::consts::PI * fs as f64 / sr as f64 * k;
-            osc.push([
-                (wm.cos() * OSC_SCALE).round() as i16,
-                (-wm.sin() * OSC_SCALE).round() as i16,
-                (ws.cos() * OSC_SCALE).round() as i16,
-                (-ws.sin() * OSC_SCALE).round() as i16,
-            ]);
+            for (table, v) in osc.iter_mut().zip([wm.cos(), -wm.sin(), ws.cos(), -ws.sin()]) {
+                table.push((v * OSC_SCALE).round() as i16);
+            }
         }
         let spb = spec.samples_per_bit();
         let window = (spb.round() as usize).clamp(2, MAX_WINDOW);
@@ -281,8 +284,8 @@ pub struct FskRx {
     pos: u64,
     /// Oscillator table row of the next sample.
     osc_idx: usize,
-    /// The last `window` products, oldest first.
-    hist: [[i32; 4]; MAX_WINDOW],
+    /// The last `window` input samples, oldest first.
+    hist: [i16; MAX_WINDOW],
     /// Running window sums of the four products.
     sums: [i32; 4],
     /// Previous decision value (|mark|² − |space|²).
@@ -308,7 +311,7 @@ impl FskRx {
             framing,
             pos: 0,
             osc_idx: 0,
-            hist: [[0; 4]; MAX_WINDOW],
+            hist: [0; MAX_WINDOW],
             sums: [0; 4],
             prev_d: 0.0,
             prev_bit: true,
@@ -429,39 +432,47 @@ impl FskRx {
         let desc = &*self.desc;
         let n = x.len();
         let w = desc.window;
-        // Products, preceded by the last `w` ones.
-        let mut p = [[0i32; 4]; MAX_WINDOW + CHUNK];
-        p[..w].copy_from_slice(&self.hist[..w]);
-        let osc = &desc.osc[self.osc_idx..self.osc_idx + n];
-        for ((dst, &s), o) in p[w..w + n].iter_mut().zip(x).zip(osc) {
-            let s = s as i32;
-            *dst = [
-                (s * o[0] as i32) >> PRODUCT_SHIFT,
-                (s * o[1] as i32) >> PRODUCT_SHIFT,
-                (s * o[2] as i32) >> PRODUCT_SHIFT,
-                (s * o[3] as i32) >> PRODUCT_SHIFT,
-            ];
-        }
+        // The input, preceded by the last `w` samples: each sample's four
+        // products are added to the running sums, and the products of the
+        // sample leaving the window (recomputed from the same values, so
+        // they cancel exactly) are taken off.
+        let mut xb = [0i16; MAX_WINDOW + CHUNK];
+        xb[..w].copy_from_slice(&self.hist[..w]);
+        xb[w..w + n].copy_from_slice(x);
+        let row = MAX_WINDOW + self.osc_idx;
+        let (x_new, x_old) = (&xb[w..w + n], &xb[..n]);
         self.osc_idx = (self.osc_idx + n) % desc.period;
-        // Running sums (exact, in integers).
-        let mut sums = [[0f32; 4]; CHUNK];
-        let mut s = self.sums;
-        for ((out, new), old) in sums[..n].iter_mut().zip(&p[w..w + n]).zip(&p[..n]) {
-            for j in 0..4 {
-                s[j] = s[j].wrapping_add(new[j].wrapping_sub(old[j]));
-                out[j] = s[j] as f32;
+        // Per product: what enters the window minus what leaves it (a loop
+        // over samples, which the compiler vectorises).
+        let mut diff = [[0i32; CHUNK]; 4];
+        for (dj, table) in diff.iter_mut().zip(&desc.osc) {
+            let (o_new, o_old) = (&table[row..row + n], &table[row - w..row - w + n]);
+            for (((dk, &xn), &on), (&xo, &oo)) in dj.iter_mut().zip(x_new).zip(o_new).zip(x_old.iter().zip(o_old)) {
+                *dk = ((xn as i32 * on as i32) >> PRODUCT_SHIFT) - ((xo as i32 * oo as i32) >> PRODUCT_SHIFT);
             }
         }
-        self.sums = s;
-        self.hist[..w].copy_from_slice(&p[n..n + w]);
+        // Running sums, per product.
+        let mut sums = [[0f32; CHUNK]; 4];
+        let mut s = self.sums;
+        for ((fj, dj), sj) in sums.iter_mut().zip(&diff).zip(s.iter_mut()) {
+            let mut acc = *sj;
+            for (f, &dk) in fj[..n].iter_mut().zip(&dj[..n]) {
+                acc = acc.wrapping_add(dk);
+                *f = acc as f32;
+            }
+            *sj = acc;
+        }
         let mut d = [0f32; CHUNK];
         let mut e = [0f32; CHUNK];
-        for ((dk, ek), f) in d.iter_mut().zip(e.iter_mut()).zip(&sums) {
-            let pm = f[0] * f[0] + f[1] * f[1];
-            let ps = f[2] * f[2] + f[3] * f[3];
+        let [mi, mq, si, sq] = &sums;
+        for (((((dk, ek), &a), &b), &c), &f) in d.iter_mut().zip(e.iter_mut()).zip(mi).zip(mq).zip(si).zip(sq) {
+            let pm = a * a + b * b;
+            let ps = c * c + f * f;
             *dk = pm - ps;
             *ek = pm + ps;
         }
+        self.sums = s;
+        self.hist[..w].copy_from_slice(&xb[n..n + w]);
         (d, e)
     }
 
