@@ -31,8 +31,8 @@
 //! plain loop the compiler vectorises, then come the running sums and the
 //! powers; the per-sample framing only compares. A chunk with no tone
 //! energy while the carrier is off skips the framing. Nothing allocates in
-//! [`FskRx::rx_with`] or [`FskTx::tx_with`]; the per-channel state is about
-//! 250 bytes.
+//! [`FskRx::rx_with`] or [`FskTx::tx_with`]; the per-channel state is under
+//! 256 bytes.
 //!
 //! # Transmitter
 //! A 32-bit phase accumulator switches increment between the two tones at
@@ -920,6 +920,11 @@ mod tests {
         // Bit positions step by 80/3 samples.
         let (a, b) = (got[first].1 as f64, got[first + 240].1 as f64);
         assert!(((b - a) / 240.0 - 8000.0 / 300.0).abs() < 0.05, "{}", (b - a) / 240.0);
+    }
+
+    #[test]
+    fn per_channel_state_is_small() {
+        assert!(std::mem::size_of::<FskRx>() <= 256, "{}", std::mem::size_of::<FskRx>());
     }
 
     #[test]
