@@ -25,7 +25,8 @@
 //!    timed. The cadence is the shortest run of 1–4 bursts that repeats
 //!    (labels equal, lengths within 25 % + 15 ms); each step is the mean of
 //!    its occurrences, rounded to 5 ms, and the cycle starts after its
-//!    longest gap. One burst over the whole recording is a continuous tone;
+//!    longest gap. A single burst of at least a second that fills most of
+//!    the recording is a continuous tone;
 //!    a sequence of different sets heard once and followed by silence is a
 //!    one-shot tone (`…,0`, like a SIT). Gaps under 20 ms are not steps.
 //! 5. **Level** per frequency from a Goertzel filter over each burst's
@@ -293,7 +294,12 @@ pub fn learn(samples: &[i16]) -> Result<LearnedTone, LearnError> {
         let v = (samples / 8.0 / ROUND_MS as f64).round() as u32 * ROUND_MS;
         v.max(ROUND_MS)
     };
-    let whole = bursts.len() == 1 && bursts[0].end - bursts[0].start >= 0.9 * x.len() as f64;
+    // One burst, the longer part of the recording and at least a second
+    // long: a continuous tone (cut by the start or end of the recording).
+    let whole = bursts.len() == 1 && {
+        let n = bursts[0].end - bursts[0].start;
+        n >= 0.5 * x.len() as f64 && n >= 8000.0
+    };
     let (pattern, cycles, kind) =
         if whole { (name(bursts[0].set), 0, ToneKind::Dial) } else { cadence(&bursts, &name, &ms, x.len() as f64)? };
     let spec = parse_pattern(&pattern, level as f32)?;

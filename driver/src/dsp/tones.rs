@@ -821,6 +821,8 @@ const FOREVER: u64 = u64::MAX;
 const UNKNOWN_MIN_SEGMENT_MS: u64 = 100;
 /// Cycles of an unknown cadence before it is reported.
 const UNKNOWN_MIN_CYCLES: usize = 3;
+/// Extra block-power spread allowed for a beating pair (10 dB).
+const BEAT_WOBBLE_RATIO: f32 = 10.0;
 /// Most templates waiting on one running segment.
 const MAX_CANDIDATES: usize = 16;
 /// An off segment may hold this many loud blocks (its edges) plus one in
@@ -937,6 +939,9 @@ struct FreqSet {
     comps: u8,
     /// Sub-windows per block of its filters (1, 2 or 4).
     subs: u8,
+    /// Two close frequencies on one filter: they beat, and block powers
+    /// swing with the beat.
+    beats: bool,
 }
 
 /// Frequency sets that share one segmenter: those of one or more tones.
@@ -1073,6 +1078,7 @@ impl Builder {
             s.lanes[0] = self.lane(centre, subs)?;
             s.nlanes = 1;
             s.subs = subs;
+            s.beats = true;
         } else {
             for &f in &hz {
                 let subs = subs_for(f * tol);
@@ -1831,7 +1837,9 @@ impl ToneDetector {
         let prev_set_p = self.prev_set_p;
         let st = &mut self.groups[g];
         st.blocks += 1;
-        let loud = total > st.last_on_power * d.quiet_ratio;
+        // Loud for a gap: against the burst running now or the last one.
+        let burst_power = if st.sym != 0 { st.ref_power } else { st.last_on_power };
+        let loud = total > burst_power * d.quiet_ratio;
         st.loud += loud as u32;
         // The first block after the running burst's last: place its end.
         if st.sym != 0 && st.prev_sym == st.sym && sym != st.sym {
@@ -1919,7 +1927,10 @@ impl ToneDetector {
             let blocks = st.blocks.saturating_sub(st.cand_blocks as u32);
             st.loud.saturating_sub(st.cand_loud) <= OFF_LOUD_EDGE_BLOCKS + blocks / OFF_LOUD_PER_BLOCKS
         } else {
-            st.int_max <= st.int_min * d.wobble_ratio || st.int_min == f32::INFINITY
+            // A beating pair swings by up to ~7 dB from block to block.
+            let beats = Self::sym_set(d, g, st.sym).beats;
+            let ratio = if beats { d.wobble_ratio * BEAT_WOBBLE_RATIO } else { d.wobble_ratio };
+            st.int_max <= st.int_min * ratio || st.int_min == f32::INFINITY
         };
         let old = Seg { start: st.start, len: 0, power: st.ref_power, sym: st.sym, steady };
         let new_ref = st.cand_p_first.max(p_second);
@@ -2079,6 +2090,7 @@ impl ToneDetector {
                 // (a) `need` completed segments.
                 if st.hist_len >= need
                     && let Some((score, power)) = fit_window(t, align, st, need)
+                    && fresh_start(t, align, st, need - 1)
                 {
                     let next = (align + need) % len;
                     let next_ok = t.mode == Mode::Once || t.steps[next].sym == st.sym;
@@ -2093,7 +2105,11 @@ impl ToneDetector {
                     if t.steps[run_step].sym != st.sym || (t.mode == Mode::Once && run_step >= len - 1) {
                         continue;
                     }
-                    let fit = if need == 1 { Some((0.0, 0.0)) } else { fit_window(t, align, st, need - 1) };
+                    let fit = if need == 1 {
+                        Some((0.0, 0.0))
+                    } else {
+                        fit_window(t, align, st, need - 1).filter(|_| fresh_start(t, align, st, need - 2))
+                    };
                     let start = if need == 1 { st.start } else { st.back(need - 2).start };
                     if let Some((score, power)) = fit
                         && start >= st.consumed
@@ -2212,6 +2228,20 @@ fn next_step(t: &Template, step: u8) -> u8 {
         Mode::Repeating => (step + 1) % t.len,
         Mode::Once => (step + 1).min(t.len - 1),
     }
+}
+
+/// Whether a window of a repeating tone whose first burst is segment
+/// `back(first)` is a fresh start: not right after a burst of the same
+/// frequencies with a gap shorter than the tone's own (a busy burst is not
+/// the first burst of a call-waiting tone).
+fn fresh_start(t: &Template, align: usize, st: &GroupState, first: usize) -> bool {
+    if t.mode != Mode::Repeating || st.hist_len < first + 3 {
+        return true;
+    }
+    let len = t.len as usize;
+    let gap_step = t.steps[(align + len - 1) % len];
+    let (gap, before) = (st.back(first + 1), st.back(first + 2));
+    !(gap.sym == 0 && gap_step.sym == 0 && before.sym != 0 && gap.len < gap_step.min)
 }
 
 /// Whether the newest `count` completed segments of `st` fit `t` from step
