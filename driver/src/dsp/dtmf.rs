@@ -91,8 +91,14 @@ pub const WINDOW_SAMPLES: usize = SUB_BLOCK_SAMPLES * WINDOW_SUB_BLOCKS;
 /// The frequency probes sit at nominal ± this fraction; a tone is accepted
 /// when it is nearer nominal than a probe, i.e. within half of it (2.5 %).
 pub const FREQ_PROBE_FRACTION: f32 = 0.05;
-/// The raw-sum screens run this much (−3 dB) looser than the final tests.
+/// The raw-sum threshold screen runs this much (−3 dB) looser than the
+/// final test on the unmixed tones.
 const PRESCREEN_RATIO: f32 = 0.5;
+/// Raw-sum screen: the other rows (columns) at least 6 dB (×4) below the
+/// strongest. The raw sums carry the digit's own leakage (a tone 1.5 % off
+/// nominal shows 11–13 dB down in the next bin), so the strict test runs
+/// on the residuals after unmixing.
+const PRESCREEN_RELATIVE_PEAK: f32 = 4.0;
 /// Most digits waiting in a generator's queue.
 pub const DTMF_TX_QUEUE_DIGITS: usize = 128;
 
@@ -270,7 +276,7 @@ impl Default for DtmfRxParams {
             normal_twist_db: 9.0,
             reverse_twist_db: 6.5,
             relative_peak_db: 10.0,
-            tone_to_total_db: -2.0,
+            tone_to_total_db: -1.5,
             sub_block_share_db: -3.0,
             hits_to_begin: 4,
             misses_to_end: 2,
@@ -1027,12 +1033,12 @@ impl DtmfDetector {
             return None;
         }
         for (i, &x) in e[..4].iter().enumerate() {
-            if i != r && x * d.relative_peak * PRESCREEN_RATIO > er {
+            if i != r && x * PRESCREEN_RELATIVE_PEAK > er {
                 return None;
             }
         }
         for (i, &x) in e[4..].iter().enumerate() {
-            if i != c && x * d.relative_peak * PRESCREEN_RATIO > ec {
+            if i != c && x * PRESCREEN_RELATIVE_PEAK > ec {
                 return None;
             }
         }
