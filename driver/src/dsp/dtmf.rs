@@ -1469,6 +1469,48 @@ mod tests {
         assert!(detect(&[i16::MIN; 4000], 160).is_empty());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_audio_any_blocks_never_panics(
+            noise in proptest::collection::vec(proptest::prelude::any::<i16>(), 0..3000),
+            digits in "[0-9A-D*#]{0,6}",
+            gain in 0.0f32..4.0,
+            block in 1usize..400,
+        ) {
+            // Digits (possibly clipped by the gain) with arbitrary audio on top.
+            let mut s = dtmf_samples(&digits, DtmfTxConfig::new(-6.0, 0.0, 45, 45)).unwrap_or_default();
+            for x in s.iter_mut() {
+                *x = (*x as f32 * gain).clamp(-32768.0, 32767.0) as i16;
+            }
+            for (x, n) in s.iter_mut().zip(&noise) {
+                *x = x.saturating_add(*n);
+            }
+            s.extend_from_slice(&noise);
+            let mut det = DtmfDetector::default();
+            let mut ev = Vec::new();
+            for c in s.chunks(block) {
+                det.rx(c, &mut ev);
+            }
+            det.fillin(block, &mut ev);
+            det.flush(&mut ev);
+            let mut open = None;
+            for e in &ev {
+                match e {
+                    DtmfEvent::Begin { digit, start } => {
+                        proptest::prop_assert!(open.is_none());
+                        open = Some((*digit, *start));
+                    }
+                    DtmfEvent::Digit(t) => {
+                        proptest::prop_assert_eq!(open.take(), Some((t.digit, t.start)));
+                        proptest::prop_assert!(t.start < t.end && t.end <= det.position());
+                        proptest::prop_assert!(t.low_dbm0.is_finite() && t.high_dbm0.is_finite());
+                    }
+                }
+            }
+            proptest::prop_assert!(open.is_none());
+        }
+    }
+
     #[test]
     fn params_are_checked() {
         assert!(DtmfRxDescriptor::new(DtmfRxParams::default()).is_ok());
