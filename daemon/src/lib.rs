@@ -3,4 +3,5 @@
 //! The binary `ctiboxd` is a thin shell over this library so that tests can
 //! run the daemon's parts directly.
 
+pub mod config;
 pub mod records;

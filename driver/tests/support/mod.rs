@@ -76,7 +76,11 @@ pub fn build_c_witness(file: &str, libs: &[&str], debian_package: &str) -> PathB
         return out;
     }
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+    // Tests in one binary run in parallel threads: make the temporary
+    // name unique per build attempt, not just per process.
+    static BUILDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = out.with_extension(format!("tmp{}-{n}", std::process::id()));
     let mut cmd = Command::new(&cc);
     cmd.arg("-O2").arg("-o").arg(&tmp).arg(&src);
     for l in libs {
@@ -90,6 +94,8 @@ pub fn build_c_witness(file: &str, libs: &[&str], debian_package: &str) -> PathB
             String::from_utf8_lossy(&res.stderr)
         );
     }
+    // Another thread may have put the same binary in place meanwhile;
+    // rename over it is atomic, so either copy is fine.
     std::fs::rename(&tmp, &out).expect("move witness into place");
     out
 }

@@ -1,0 +1,117 @@
+//! The config file as written: serde structs that keep every value's span
+//! so validation can point at the line. Unknown keys are errors.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub system: Option<RawSystem>,
+    #[serde(default)]
+    pub api: Option<RawApi>,
+    #[serde(default)]
+    pub board: Option<RawBoard>,
+    #[serde(default, rename = "trunk")]
+    pub trunks: Vec<Spanned<RawTrunk>>,
+    #[serde(default, rename = "extension")]
+    pub extensions: Vec<Spanned<RawExtension>>,
+    #[serde(default, rename = "ring_group")]
+    pub ring_groups: Vec<Spanned<RawRingGroup>>,
+    #[serde(default)]
+    pub dial_plan: Option<RawDialPlan>,
+    #[serde(default, rename = "user")]
+    pub users: Vec<Spanned<RawUser>>,
+    /// Call-progress tone overrides: kind → pattern (e.g. a learned one).
+    #[serde(default)]
+    pub tones: std::collections::BTreeMap<Spanned<String>, Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSystem {
+    pub name: Option<Spanned<String>>,
+    pub country: Option<Spanned<String>>,
+    pub data_dir: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApi {
+    pub listen: Option<Spanned<String>>,
+    pub token_ttl: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBoard {
+    pub backend: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrunk {
+    pub name: Spanned<String>,
+    pub channels: Spanned<String>,
+    pub hunt: Option<Spanned<String>>,
+    /// Our published number on these lines (the called number of inbound
+    /// calls, since analog lines carry none).
+    pub number: Option<Spanned<String>>,
+    pub answer_after_rings: Option<Spanned<i64>>,
+    pub answer_on_caller_id: Option<Spanned<bool>>,
+    pub caller_id: Option<Spanned<String>>,
+    pub disconnect: Option<Spanned<Vec<Spanned<String>>>>,
+    pub silence_timeout: Option<Spanned<String>>,
+    pub inbound: Spanned<String>,
+    pub dial_tone: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExtension {
+    pub number: Spanned<String>,
+    pub name: Option<Spanned<String>>,
+    pub channel: Spanned<i64>,
+    pub caller_id: Option<Spanned<bool>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRingGroup {
+    pub number: Spanned<String>,
+    pub name: Option<Spanned<String>>,
+    pub members: Spanned<Vec<Spanned<String>>>,
+    pub strategy: Option<Spanned<String>>,
+    pub ring_time: Option<Spanned<String>>,
+    pub no_answer: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDialPlan {
+    pub digit_map: Option<Spanned<Vec<Spanned<String>>>>,
+    pub first_digit_timeout: Option<Spanned<String>>,
+    pub interdigit_timeout: Option<Spanned<String>>,
+    #[serde(default, rename = "route")]
+    pub routes: Vec<Spanned<RawRoute>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    pub pattern: Spanned<String>,
+    pub to: Spanned<String>,
+    pub strip: Option<Spanned<i64>>,
+    pub prefix: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUser {
+    pub name: Spanned<String>,
+    pub role: Spanned<String>,
+    pub password_hash: Option<Spanned<String>>,
+    pub password: Option<Spanned<String>>,
+    pub extension: Option<Spanned<String>>,
+}
