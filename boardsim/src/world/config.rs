@@ -225,7 +225,7 @@ impl Default for WorldConfig {
 pub enum ConfigError {
     #[error("a board needs at least one port (fxo + fxs is 0)")]
     NoPorts,
-    #[error("fxo + fxs = {0} ports; an analog board has at most 64")]
+    #[error("fxo + fxs = {0} ports; a simulated board has at most {max}", max = super::MAX_PORTS)]
     TooManyPorts(u32),
     #[error("{kind} config lists {listed} entries but the board has {ports} {kind} ports")]
     TooManyEntries { kind: &'static str, listed: usize, ports: u16 },

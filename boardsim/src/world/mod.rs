@@ -192,13 +192,17 @@ fn fax_audio() -> AudioSource {
     }
 }
 
+/// Most ports a simulated board has: enough for the load tests (480 callers
+/// in IVR at once) and far beyond any real analog card.
+pub const MAX_PORTS: u32 = 1000;
+
 impl World {
     pub fn new(cfg: WorldConfig) -> Result<World, ConfigError> {
         let ports = cfg.fxo as u32 + cfg.fxs as u32;
         if ports == 0 {
             return Err(ConfigError::NoPorts);
         }
-        if ports > 64 {
+        if ports > MAX_PORTS {
             return Err(ConfigError::TooManyPorts(ports));
         }
         if cfg.lines.len() > cfg.fxo as usize {
