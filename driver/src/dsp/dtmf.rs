@@ -65,11 +65,15 @@
 //! # Not implemented
 //!
 //! - No dial-tone (350/440/425 Hz) notch filter before detection (spandsp
-//!   has one as an option); the relative-energy test copes with weak dial
-//!   tone only.
+//!   has one as an option); digits over dial tone are untested.
 //! - No echo of our own transmitted digits is suppressed: the caller mutes
 //!   detection while it sends.
+//! - No multi-channel (structure of arrays) batch API: one call per channel
+//!   per tick; the AVX2 path uses 8 lanes, AVX-512 is not used.
 //! - Only 8 kHz sampling.
+//! - A sub-block fed whole or in pieces goes through different (equivalent)
+//!   recurrences, so float rounding — and in a borderline case a decision —
+//!   can depend on the caller's block sizes.
 
 use std::sync::{Arc, LazyLock};
 
