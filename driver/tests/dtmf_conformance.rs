@@ -307,7 +307,7 @@ fn judge(title: &str, line: Line, cases: &[Case], extra: impl FnMut(&Case, &Repo
 
 fn both_makers(mut make: impl FnMut(Maker) -> Vec<Case>) -> Vec<Case> {
     let mut v = Vec::new();
-    for (m, tag) in [(Maker::Ours, "ours"), (Maker::Sox, "sox")] {
+    for (m, tag) in [(Maker::Ours, "our gen"), (Maker::Sox, "sox gen")] {
         for mut c in make(m) {
             c.row = format!("{tag}: {}", c.row);
             v.push(c);
