@@ -508,12 +508,21 @@ pub enum LineOutput {
     Event(LineEvent),
 }
 
-/// Room in a [`LineOutputs`]; no single call produces more than 8.
-pub const MAX_OUTPUTS: usize = 16;
+/// Most outputs one input or one timer firing makes.
+pub const STEP_OUTPUTS: usize = 8;
 
-/// The outputs of line calls, in order, held inline. Outputs beyond
-/// [`MAX_OUTPUTS`] are counted in [`LineOutputs::overflow`] and lost (a bug
-/// if it ever happens: the engine should report it).
+/// Room in a [`LineOutputs`].
+pub const MAX_OUTPUTS: usize = 64;
+
+/// The outputs of line calls, in order, held inline (one buffer serves all
+/// lines of an engine thread: clear it after each call).
+///
+/// One input or timer firing makes at most [`STEP_OUTPUTS`] outputs; a
+/// call first runs the timers that fell due, so after a long gap without
+/// `poll` it may make more. Timers stop running while fewer than
+/// [`STEP_OUTPUTS`] slots are free (then `next_deadline()` is still due:
+/// call `poll` again). Outputs beyond [`MAX_OUTPUTS`] are counted in
+/// [`LineOutputs::overflow`] and lost, which would be a bug.
 #[derive(Debug, Clone)]
 pub struct LineOutputs {
     items: [Option<LineOutput>; MAX_OUTPUTS],
@@ -553,6 +562,14 @@ impl LineOutputs {
     }
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+    /// Free slots.
+    pub fn room(&self) -> usize {
+        MAX_OUTPUTS - self.len
+    }
+    /// Whether one more step's outputs surely fit.
+    pub(crate) fn has_room_for_step(&self) -> bool {
+        self.room() >= STEP_OUTPUTS
     }
     /// Outputs lost to a full buffer since the last `clear`.
     pub fn overflow(&self) -> u32 {

@@ -485,7 +485,7 @@ impl FxoLine {
         let now = self.advance(now);
         for _ in 0..MAX_TIMER_STEPS {
             match self.next_deadline() {
-                Some(t) if t <= now => self.fire(t, out),
+                Some(t) if t <= now && out.has_room_for_step() => self.fire(t, out),
                 _ => break,
             }
         }
@@ -496,8 +496,10 @@ impl FxoLine {
         self.poll(now, out);
         let now = self.now;
         match event {
-            EventKind::RingOn if !self.off_hook => self.ring.ring_on(now),
-            EventKind::RingOff if !self.off_hook => self.ring.ring_off(now),
+            // Followed off-hook too (the voltage is known when we release),
+            // but counted only on-hook.
+            EventKind::RingOn => self.ring.ring_on(now),
+            EventKind::RingOff => self.ring.ring_off(now),
             EventKind::LoopCurrentDrop => self.loop_current.drop(now),
             EventKind::LoopCurrentRestore => self.loop_current.restore(now),
             EventKind::PolarityReversal => self.on_polarity(now, out),

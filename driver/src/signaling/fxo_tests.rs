@@ -1,10 +1,13 @@
 //! FXO unit tests on literal timelines (board times in ms).
 
+// Configs are built from the defaults field by field, as in a TOML file.
+#![allow(clippy::field_reassign_with_default)]
+
 use super::*;
 use crate::dsp::cid::CallerId;
 use crate::dsp::dtmf::DtmfDigit;
 use crate::dsp::faxtone::FaxTone;
-use crate::signaling::analog::{LineOutput, MAX_OUTPUTS};
+use crate::signaling::analog::{LineOutput, STEP_OUTPUTS};
 
 use EventKind::*;
 use LineOutput::{Board, Event, Media};
@@ -25,7 +28,7 @@ impl T {
     }
     fn take(&mut self) -> Vec<LineOutput> {
         assert_eq!(self.out.overflow(), 0);
-        assert!(self.out.len() <= MAX_OUTPUTS / 2, "one call made {} outputs", self.out.len());
+        assert!(self.out.len() <= STEP_OUTPUTS, "one call made {} outputs", self.out.len());
         let v = self.out.iter().copied().collect();
         self.out.clear();
         v
@@ -741,4 +744,25 @@ fn time_going_backwards_is_taken_as_now() {
     assert_eq!(t.state(), FxoState::Idle);
     t.line.on_dsp(at(100), &DspInput::VoiceStart, &mut t.out);
     assert_eq!(t.take(), vec![]);
+}
+
+#[test]
+fn ring_voltage_is_followed_while_off_hook() {
+    // Answered while the ring burst is still on; the CO's RingOff comes
+    // while we are off-hook; after our release no phantom ring is counted.
+    let mut c = FxoConfig::default();
+    c.answer_rings = 0;
+    let mut t = T::new(c);
+    t.board(0, RingOn);
+    t.cmd(150, LineCommand::Answer);
+    t.board(400, RingOff);
+    t.cmd(5000, LineCommand::Hangup);
+    assert_eq!(events(&t.until(60_000)), vec![LineEvent::Idle]);
+    assert_eq!(t.state(), FxoState::Idle);
+    // Ring voltage still on when we release is a new call.
+    let mut t = T::new(c);
+    t.board(0, RingOn);
+    t.cmd(150, LineCommand::Answer);
+    t.cmd(5000, LineCommand::Hangup);
+    assert_eq!(events(&t.until(5150)), vec![LineEvent::RingCount { count: 1 }]);
 }

@@ -383,7 +383,7 @@ impl FxsLine {
         let now = self.advance(now);
         for _ in 0..MAX_TIMER_STEPS {
             match self.next_deadline() {
-                Some(t) if t <= now => self.fire(t, out),
+                Some(t) if t <= now && out.has_room_for_step() => self.fire(t, out),
                 _ => break,
             }
         }

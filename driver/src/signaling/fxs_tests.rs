@@ -1,8 +1,11 @@
 //! FXS unit tests on literal timelines (board times in ms).
 
+// Configs are built from the defaults field by field, as in a TOML file.
+#![allow(clippy::field_reassign_with_default)]
+
 use super::*;
 use crate::dsp::faxtone::FaxTone;
-use crate::signaling::analog::{LineOutput, MAX_OUTPUTS};
+use crate::signaling::analog::{LineOutput, STEP_OUTPUTS};
 
 use EventKind::{OffHook, OnHook};
 use LineOutput::{Board, Event, Media};
@@ -22,7 +25,7 @@ impl T {
     }
     fn take(&mut self) -> Vec<LineOutput> {
         assert_eq!(self.out.overflow(), 0);
-        assert!(self.out.len() <= MAX_OUTPUTS / 2, "one call made {} outputs", self.out.len());
+        assert!(self.out.len() <= STEP_OUTPUTS, "one call made {} outputs", self.out.len());
         let v = self.out.iter().copied().collect();
         self.out.clear();
         v
