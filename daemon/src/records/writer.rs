@@ -41,10 +41,12 @@ use super::journal::{self, CallId, JournalOp, LegId};
 /// succeeded (its savepoint is kept) and what to do after the commit.
 pub(crate) type RequestFn = Box<dyn FnOnce(&Connection) -> RequestDone + Send>;
 
+/// Called after the commit with `None`, or with the commit's error.
+type FinishFn = Box<dyn FnOnce(Option<&str>) + Send>;
+
 pub(crate) struct RequestDone {
     ok: bool,
-    /// Called after the commit with `None`, or with the commit's error.
-    finish: Box<dyn FnOnce(Option<&str>) + Send>,
+    finish: FinishFn,
 }
 
 pub(crate) enum Msg {
