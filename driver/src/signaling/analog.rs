@@ -32,6 +32,27 @@
 //! - Reports the end of media the line started, with the action's
 //!   [`MediaToken`]: `DspInput::MediaDone { token, finished }`.
 //!
+//! # Mapping the detectors and the media port
+//!
+//! | Report | Input |
+//! |---|---|
+//! | `DtmfEvent::Begin` / `DtmfEvent::Digit` | [`DspInput::DigitBegin`] / [`DspInput::Digit`] |
+//! | `ToneEvent::Tone` / `ToneEvent::ToneEnd` | [`DspInput::Tone`] / [`DspInput::ToneEnded`] |
+//! | `CidEvent::Message` with a caller ID, `DtmfCidEvent::CallerId` | [`DspInput::CallerId`] |
+//! | `CidEvent::Error`, `DtmfCidEvent::Error` | [`DspInput::CallerIdFailed`] |
+//! | `FaxToneEvent::Detected` / `Ended` | [`DspInput::Fax`] / [`DspInput::FaxEnded`] |
+//! | `VadEvent::VoiceStart` / `VoiceStop` (others unused) | [`DspInput::VoiceStart`] / [`DspInput::VoiceStop`] |
+//! | `EngineEvent::MediaDone { id, finished }` of a line action | [`DspInput::MediaDone`] with `MediaToken(id)` |
+//!
+//! | Action | What the media port does |
+//! |---|---|
+//! | [`MediaAction::PlayTone`] | the span country's `ToneProfile::spec(kind)`, id = token |
+//! | [`MediaAction::PlayHowler`] | a loud off-hook warning tone of the engine's choosing (no profile has one yet) |
+//! | [`MediaAction::PlayDtmf`] | `DtmfGenerator` with the given `DtmfTxConfig`, once |
+//! | [`MediaAction::SendCallerId`] | `CallerIdGenerator` (`CidTxConfig::new(standard)`, with `AlertTone::default()` when `alert`) or `DtmfCidGenerator`, once |
+//! | [`MediaAction::Stop`] | stop what the line started |
+//! | [`MediaAction::Detectors`] | run exactly these detectors (reset the ones switched on) |
+//!
 //! Inputs must come in board-time order; an input stamped earlier than one
 //! already seen is taken as happening at the later time. Every entry point
 //! first runs the timers that fell due before `now`, so the engine may call
@@ -768,6 +789,15 @@ mod tests {
         assert_eq!(o.board_commands().collect::<Vec<_>>(), vec![CommandKind::OffHook]);
         assert_eq!(o.media_actions().count(), 1);
         assert_eq!(o.events().copied().collect::<Vec<_>>(), vec![LineEvent::Answered]);
+    }
+
+    #[test]
+    fn sizes() {
+        // Caller ID (inline numbers and name) dominates; the engine keeps
+        // one buffer per thread.
+        let item = std::mem::size_of::<LineOutput>();
+        eprintln!("LineOutput {item} bytes, LineOutputs {} bytes", std::mem::size_of::<LineOutputs>());
+        assert!(item <= 512, "{item}");
     }
 
     #[test]

@@ -49,6 +49,7 @@
 
 use std::fmt;
 
+use crate::dsp::cid::CallerId;
 use crate::dsp::dtmf::DtmfTxConfig;
 use crate::dsp::tones::{Country, ToneKind};
 use crate::hal::{BoardTime, ChannelId, CommandKind, Duration, EventKind};
@@ -314,10 +315,10 @@ pub struct FxoLine {
     /// end, guard end.
     timer: Option<BoardTime>,
     /// Caller ID held while idle (before-ring methods) and when it expires.
-    held_cid: Option<(BoardTime, crate::dsp::cid::CallerId)>,
+    held_cid: Option<(BoardTime, CallerId)>,
     // Inbound call.
     rings: u8,
-    caller_id: Option<crate::dsp::cid::CallerId>,
+    caller_id: Option<CallerId>,
     cid_done: bool,
     incoming_sent: bool,
     declined: bool,
@@ -330,7 +331,6 @@ pub struct FxoLine {
     voice_on: bool,
     // Connected call.
     direction: Direction,
-    answered_by: Option<AnswerBy>,
     connected_at: BoardTime,
     polarity_seen: bool,
     silence_at: Option<BoardTime>,
@@ -364,7 +364,6 @@ impl FxoLine {
             ringback_seen: false,
             voice_on: false,
             direction: Direction::Inbound,
-            answered_by: None,
             connected_at: BoardTime::ZERO,
             polarity_seen: false,
             silence_at: None,
@@ -810,7 +809,6 @@ impl FxoLine {
         self.loop_current.rearm(at);
         self.stop_media(out);
         self.direction = direction;
-        self.answered_by = by;
         self.polarity_seen = by == Some(AnswerBy::Polarity);
         self.connected_at = at;
         self.timer = None;
@@ -881,7 +879,6 @@ impl FxoLine {
         self.ringback_on = false;
         self.ringback_seen = false;
         self.voice_on = false;
-        self.answered_by = None;
         self.polarity_seen = false;
         self.silence_at = None;
     }
