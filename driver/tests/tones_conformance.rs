@@ -396,6 +396,30 @@ fn country_card(country: Country) -> Scorecard {
     }
     tally(&mut card, "same events for any block length", r);
 
+    // The portable kernel decides the same (the AVX2+FMA one runs above
+    // where the CPU has it).
+    let portable = Arc::new(ToneDetectorDescriptor::new(&profile, &cfg).unwrap().portable());
+    let mut r = Vec::new();
+    for d in &defs {
+        let (periods, tail) = plan(d, &cfg);
+        let mut case =
+            render(d, &Render { jitter: 0.1, seed: 5, level_dbm0: Some(-30.0), ..Render::plain(periods) }, tail);
+        add_noise(&mut case.samples, 11, -45.0);
+        let (a, b) = (events(&desc, &case.samples, 160), events(&portable, &case.samples, 160));
+        let same_kinds = tones(&a) == tones(&b);
+        let close = a.iter().zip(&b).all(|(x, y)| match (x, y) {
+            (ToneEvent::Tone { start: s1, .. }, ToneEvent::Tone { start: s2, .. }) => s1.abs_diff(*s2) <= 2,
+            (ToneEvent::ToneEnd { end: e1, .. }, ToneEvent::ToneEnd { end: e2, .. }) => e1.abs_diff(*e2) <= 2,
+            _ => false,
+        });
+        r.push(if same_kinds && close && a.len() == b.len() {
+            judge(&b, d.kind, &case)
+        } else {
+            Err(format!("{}: {a:?} vs portable {b:?}", d.kind))
+        });
+    }
+    tally(&mut card, "portable kernel decides the same", r);
+
     // Cycle counts: a busy train of exactly 2 cycles is reported with the
     // default 2 and not with 3; with c cycles the report comes once the
     // c-th gap has reached its minimum and at most when it has ended.

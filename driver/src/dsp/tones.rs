@@ -792,10 +792,11 @@ impl fmt::Display for ToneEntry {
 pub const BLOCK_SAMPLES: usize = 160;
 /// Most distinct Goertzel filters (frequencies) per profile.
 pub const MAX_DETECTOR_FREQS: usize = 8;
-/// Independent Goertzel chains per block (one vector).
+/// Independent Goertzel chains per block (one vector): chain k takes
+/// samples k, k + 8, k + 16, …
 const CHAINS: usize = 8;
-/// Samples per chain.
-const CHAIN_SAMPLES: usize = BLOCK_SAMPLES / CHAINS;
+/// Rows of a block: row t holds samples 8t … 8t + 7.
+const ROWS: usize = BLOCK_SAMPLES / CHAINS;
 /// Most distinct frequency sets (the frequencies of one burst).
 const MAX_SETS: usize = 12;
 /// Most frequency sets one cadence may use (a SIT uses three).
@@ -996,14 +997,13 @@ pub struct ToneDetectorDescriptor {
     /// Filter frequency (Hz) and sub-windows per block.
     lane_hz: [f32; MAX_DETECTOR_FREQS],
     lane_subs: [u8; MAX_DETECTOR_FREQS],
-    /// 2·cos ω, cos ω, sin ω per filter.
-    coeff: [f32; MAX_DETECTOR_FREQS],
-    cos_w: [f32; MAX_DETECTOR_FREQS],
-    sin_w: [f32; MAX_DETECTOR_FREQS],
-    /// Rotation of chain k's output before it is summed into its window:
-    /// e^{−jω·20·(k mod chains-per-window)}.
-    tw_re: [[f32; CHAINS]; MAX_DETECTOR_FREQS],
-    tw_im: [[f32; CHAINS]; MAX_DETECTOR_FREQS],
+    /// e^{−jωn} for the 160 samples n of a block, per filter, laid out as
+    /// the block is (row t, column k: n = 8t + k).
+    tab_re: [kernel::Block; MAX_DETECTOR_FREQS],
+    tab_im: [kernel::Block; MAX_DETECTOR_FREQS],
+    /// Ranges of rows each group of four filters is summed over (the most
+    /// sub-windows any of them needs: 1, 2 or 4).
+    group_ranges: [u8; MAX_DETECTOR_FREQS / 4],
     /// |window DFT|² to sine power (mean square), averaged over windows.
     scale: [f32; MAX_DETECTOR_FREQS],
     sets: [FreqSet; MAX_SETS],
@@ -1295,11 +1295,9 @@ impl ToneDetectorDescriptor {
             nlanes: 0,
             lane_hz: [0.0; MAX_DETECTOR_FREQS],
             lane_subs: [1; MAX_DETECTOR_FREQS],
-            coeff: [0.0; MAX_DETECTOR_FREQS],
-            cos_w: [0.0; MAX_DETECTOR_FREQS],
-            sin_w: [0.0; MAX_DETECTOR_FREQS],
-            tw_re: [[0.0; CHAINS]; MAX_DETECTOR_FREQS],
-            tw_im: [[0.0; CHAINS]; MAX_DETECTOR_FREQS],
+            tab_re: [[[0.0; CHAINS]; ROWS]; MAX_DETECTOR_FREQS],
+            tab_im: [[[0.0; CHAINS]; ROWS]; MAX_DETECTOR_FREQS],
+            group_ranges: [1; MAX_DETECTOR_FREQS / 4],
             scale: [0.0; MAX_DETECTOR_FREQS],
             sets: [FreqSet::default(); MAX_SETS],
             nsets: 0,
@@ -1363,18 +1361,14 @@ impl ToneDetectorDescriptor {
                 tm.steps[0] = Step { sym: tm.steps[0].sym, nominal: FOREVER, min: confirm, max: FOREVER };
             }
         }
+        d.sort_lanes();
         for i in 0..d.nlanes {
             let w = 2.0 * std::f64::consts::PI * d.lane_hz[i] as f64 / 8000.0;
-            d.coeff[i] = (2.0 * w.cos()) as f32;
-            d.cos_w[i] = w.cos() as f32;
-            d.sin_w[i] = w.sin() as f32;
-            let subs = d.lane_subs[i] as usize;
-            let per = CHAINS / subs;
-            for k in 0..CHAINS {
-                let ph = -w * (CHAIN_SAMPLES * (k % per)) as f64;
-                d.tw_re[i][k] = ph.cos() as f32;
-                d.tw_im[i][k] = ph.sin() as f32;
+            for n in 0..BLOCK_SAMPLES {
+                d.tab_re[i][n / CHAINS][n % CHAINS] = (w * n as f64).cos() as f32;
+                d.tab_im[i][n / CHAINS][n % CHAINS] = -(w * n as f64).sin() as f32;
             }
+            let subs = d.lane_subs[i] as usize;
             let n = (BLOCK_SAMPLES / subs) as f32;
             d.scale[i] = 2.0 / (n * n * subs as f32);
         }
@@ -1385,92 +1379,151 @@ impl ToneDetectorDescriptor {
         &self.config
     }
 
+    /// The same descriptor using the portable kernel even where AVX2+FMA
+    /// is available (for tests and benchmarks; results agree to rounding).
+    pub fn portable(mut self) -> Self {
+        self.use_avx2_fma = false;
+        self
+    }
+
+    /// Whether the AVX2+FMA kernel runs.
+    pub fn uses_avx2_fma(&self) -> bool {
+        self.use_avx2_fma
+    }
+
     /// The filter frequencies (Hz).
     pub fn frequencies(&self) -> &[f32] {
         &self.lane_hz[..self.nlanes]
+    }
+
+    /// Order filters by sub-windows, so that each group of four the kernel
+    /// runs together needs as few ranges as possible.
+    fn sort_lanes(&mut self) {
+        let n = self.nlanes;
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&i| self.lane_subs[i]);
+        let mut new_of_old = [0u8; MAX_DETECTOR_FREQS];
+        for (new, &old) in order.iter().enumerate() {
+            new_of_old[old] = new as u8;
+        }
+        let (hz, subs) = (self.lane_hz, self.lane_subs);
+        for (new, &old) in order.iter().enumerate() {
+            self.lane_hz[new] = hz[old];
+            self.lane_subs[new] = subs[old];
+        }
+        for s in self.sets[..self.nsets].iter_mut() {
+            for l in s.lanes[..s.nlanes as usize].iter_mut() {
+                *l = new_of_old[*l as usize];
+            }
+        }
+        for (g, r) in self.group_ranges.iter_mut().enumerate() {
+            *r = self.lane_subs[(g * 4).min(MAX_DETECTOR_FREQS)..(g * 4 + 4).min(n.max(g * 4))]
+                .iter()
+                .copied()
+                .max()
+                .unwrap_or(1);
+        }
     }
 
     /// Analyse one block: per-filter sine power (mean square) into `p`.
     fn analyse(&self, x: &kernel::Block, p: &mut [f32; MAX_DETECTOR_FREQS]) {
         let mut l0 = 0;
         while l0 < self.nlanes {
-            let mut c4 = [0f32; 4];
             let n = (self.nlanes - l0).min(4);
-            c4[..n].copy_from_slice(&self.coeff[l0..l0 + n]);
-            let out = kernel_run(self, &c4, x);
+            let ranges = self.group_ranges[l0 / 4].max(1) as usize;
+            let rows = ROWS / ranges;
+            // Window sums (complex) of each filter.
+            let mut xr = [[0f32; 4]; 4];
+            let mut xi = [[0f32; 4]; 4];
+            for r in 0..ranges {
+                let (a, b) = (r * rows, (r + 1) * rows);
+                let out = kernel_run(self, l0, n, a, b, x);
+                for j in 0..n {
+                    let w = r * self.lane_subs[l0 + j] as usize / ranges;
+                    xr[j][w] += out.re[j].iter().sum::<f32>();
+                    xi[j][w] += out.im[j].iter().sum::<f32>();
+                }
+            }
             for j in 0..n {
-                p[l0 + j] = self.lane_power(l0 + j, &out.s1[j], &out.s2[j]);
+                let lane = l0 + j;
+                let subs = self.lane_subs[lane] as usize;
+                let e: f32 = (0..subs).map(|w| xr[j][w] * xr[j][w] + xi[j][w] * xi[j][w]).sum();
+                p[lane] = e * self.scale[lane];
             }
             l0 += 4;
         }
     }
-
-    /// Join one filter's chain outputs into its windows' power.
-    #[inline]
-    fn lane_power(&self, lane: usize, s1: &[f32; CHAINS], s2: &[f32; CHAINS]) -> f32 {
-        let (cw, sw) = (self.cos_w[lane], self.sin_w[lane]);
-        let (tr, ti) = (&self.tw_re[lane], &self.tw_im[lane]);
-        let mut zr = [0f32; CHAINS];
-        let mut zi = [0f32; CHAINS];
-        for k in 0..CHAINS {
-            // Chain output y = s1 − e^{−jω}·s2, rotated to its place.
-            let yr = s1[k] - cw * s2[k];
-            let yi = sw * s2[k];
-            zr[k] = yr * tr[k] - yi * ti[k];
-            zi[k] = yr * ti[k] + yi * tr[k];
-        }
-        let subs = self.lane_subs[lane] as usize;
-        let per = CHAINS / subs;
-        let mut acc = 0f32;
-        for w in 0..subs {
-            let (mut r, mut i) = (0f32, 0f32);
-            for k in w * per..(w + 1) * per {
-                r += zr[k];
-                i += zi[k];
-            }
-            acc += r * r + i * i;
-        }
-        acc * self.scale[lane]
-    }
 }
 
 // ---------------------------------------------------------------------------
-// Goertzel kernel
+// Filter kernel
 // ---------------------------------------------------------------------------
 
-/// Four filters over one block, each as eight independent chains of 20
-/// samples (chain k takes samples 20k…20k+19). The block is stored
-/// transposed (`x[t][k]` = sample 20k + t) so each step loads one vector.
+/// Single-bin DFTs of up to four filters over a range of rows of a block:
+/// for each sample, x·e^{−jωn} is accumulated, eight samples (one row, one
+/// vector) at a time, in eight partial sums per filter. It is the Goertzel
+/// filter's result without its recurrence: no loop-carried multiply, and a
+/// window of any length is a sum of rows.
 mod kernel {
-    use super::{CHAIN_SAMPLES, CHAINS};
+    use super::{CHAINS, ROWS};
 
-    pub type Block = [[f32; CHAINS]; CHAIN_SAMPLES];
+    /// A block as it came: row t is samples 8t … 8t + 7.
+    pub type Block = [[f32; CHAINS]; ROWS];
 
-    /// s[n−1] and s[n−2] of each chain of four filters.
+    /// Partial sums (real, imaginary) of four filters, one per column.
     #[derive(Debug, Clone, Copy, Default)]
     pub struct Out {
-        pub s1: [[f32; CHAINS]; 4],
-        pub s2: [[f32; CHAINS]; 4],
+        pub re: [[f32; CHAINS]; 4],
+        pub im: [[f32; CHAINS]; 4],
     }
 
     #[inline(always)]
-    pub fn run<const FMA: bool>(coeff: &[f32; 4], x: &Block) -> Out {
-        let mut s1 = [[0f32; CHAINS]; 4];
-        let mut s2 = [[0f32; CHAINS]; 4];
-        for row in x {
-            for l in 0..4 {
-                let c = coeff[l];
+    pub fn run<const FMA: bool, const N: usize>(
+        tab_re: [&[[f32; CHAINS]]; N],
+        tab_im: [&[[f32; CHAINS]]; N],
+        x: &[[f32; CHAINS]],
+    ) -> Out {
+        let mut re = [[0f32; CHAINS]; N];
+        let mut im = [[0f32; CHAINS]; N];
+        for (t, row) in x.iter().enumerate() {
+            for l in 0..N {
+                let (cr, ci) = (&tab_re[l][t], &tab_im[l][t]);
                 for k in 0..CHAINS {
-                    // s[n] = c·s[n−1] + (x − s[n−2]); the bracket is off
-                    // the recurrence's critical path.
-                    let t = row[k] - s2[l][k];
-                    let v = if FMA { c.mul_add(s1[l][k], t) } else { c * s1[l][k] + t };
-                    s2[l][k] = s1[l][k];
-                    s1[l][k] = v;
+                    if FMA {
+                        re[l][k] = row[k].mul_add(cr[k], re[l][k]);
+                        im[l][k] = row[k].mul_add(ci[k], im[l][k]);
+                    } else {
+                        re[l][k] += row[k] * cr[k];
+                        im[l][k] += row[k] * ci[k];
+                    }
                 }
             }
         }
-        Out { s1, s2 }
+        let mut out = Out::default();
+        out.re[..N].copy_from_slice(&re);
+        out.im[..N].copy_from_slice(&im);
+        out
+    }
+
+    /// `run` for 1–4 filters, chosen at run time.
+    #[inline(always)]
+    pub fn run_n<const FMA: bool>(
+        tab_re: &[Block],
+        tab_im: &[Block],
+        n: usize,
+        a: usize,
+        b: usize,
+        x: &[[f32; CHAINS]],
+    ) -> Out {
+        let x = &x[a..b];
+        let r = |l: usize| &tab_re[l][a..b];
+        let i = |l: usize| &tab_im[l][a..b];
+        match n {
+            1 => run::<FMA, 1>([r(0)], [i(0)], x),
+            2 => run::<FMA, 2>([r(0), r(1)], [i(0), i(1)], x),
+            3 => run::<FMA, 3>([r(0), r(1), r(2)], [i(0), i(1), i(2)], x),
+            _ => run::<FMA, 4>([r(0), r(1), r(2), r(3)], [i(0), i(1), i(2), i(3)], x),
+        }
     }
 
     /// The kernel compiled for AVX2 and FMA.
@@ -1480,22 +1533,37 @@ mod kernel {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     #[allow(unsafe_code)]
-    pub unsafe fn run_avx2_fma(coeff: &[f32; 4], x: &Block) -> Out {
-        run::<true>(coeff, x)
+    pub unsafe fn run_avx2_fma(
+        tab_re: &[Block],
+        tab_im: &[Block],
+        n: usize,
+        a: usize,
+        b: usize,
+        x: &[[f32; CHAINS]],
+    ) -> Out {
+        run_n::<true>(tab_re, tab_im, n, a, b, x)
     }
 }
 
+/// Filters `l0 .. l0 + n` (n ≤ 4) over rows `a .. b` of `x`.
 #[inline]
 #[allow(unsafe_code)]
-fn kernel_run(desc: &ToneDetectorDescriptor, coeff: &[f32; 4], x: &kernel::Block) -> kernel::Out {
+fn kernel_run(
+    desc: &ToneDetectorDescriptor,
+    l0: usize,
+    n: usize,
+    a: usize,
+    b: usize,
+    x: &kernel::Block,
+) -> kernel::Out {
+    let (tr, ti) = (&desc.tab_re[l0..l0 + n], &desc.tab_im[l0..l0 + n]);
     #[cfg(target_arch = "x86_64")]
     if desc.use_avx2_fma {
         // SAFETY: `use_avx2_fma` is set only when the running CPU reported
         // both AVX2 and FMA (`avx2_fma_available`).
-        return unsafe { kernel::run_avx2_fma(coeff, x) };
+        return unsafe { kernel::run_avx2_fma(tr, ti, n, a, b, x) };
     }
-    let _ = desc;
-    kernel::run::<false>(coeff, x)
+    kernel::run_n::<false>(tr, ti, n, a, b, x)
 }
 
 // ---------------------------------------------------------------------------
@@ -1633,6 +1701,12 @@ impl GroupState {
         }
     }
 
+    /// In a gap with nothing pending: a silent block changes nothing but
+    /// the gap's counts.
+    fn is_idle(&self) -> bool {
+        self.sym == 0 && self.prev_sym == 0 && self.cand_blocks == 0 && self.pending.is_none()
+    }
+
     /// Whether the running segment, a gap, has been quiet enough so far.
     fn gap_is_quiet(&self) -> bool {
         self.loud <= OFF_LOUD_EDGE_BLOCKS + self.blocks / OFF_LOUD_PER_BLOCKS
@@ -1656,10 +1730,19 @@ struct Active {
     last_end: u64,
 }
 
+/// What a segmenter is told about one block.
+struct Block<'a> {
+    start: u64,
+    /// Mean square of the block.
+    total: f32,
+    /// Power of each frequency set.
+    set_p: &'a [f32; MAX_SETS],
+}
+
 /// Fraction of a block a tone covers, from its power there against a full
 /// block's; `subs` sub-windows per block (power ∝ coverage² per window).
 fn coverage(p: f32, reference: f32, subs: u8) -> f32 {
-    if !(reference > 0.0) || !(p > 0.0) {
+    if reference.is_nan() || p.is_nan() || reference <= 0.0 || p <= 0.0 {
         return 0.0;
     }
     let s = subs.max(1) as f32;
@@ -1676,7 +1759,13 @@ fn cover_samples(c: f32) -> u64 {
 #[derive(Debug, Clone)]
 pub struct ToneDetector {
     desc: Arc<ToneDetectorDescriptor>,
-    /// The block being filled, transposed for the kernel.
+    ch: Channel,
+}
+
+/// The per-channel state proper (apart from the shared descriptor).
+#[derive(Debug, Clone)]
+struct Channel {
+    /// The block being filled.
     buf: kernel::Block,
     fill: usize,
     /// Samples fed since start.
@@ -1690,27 +1779,28 @@ pub struct ToneDetector {
 impl ToneDetector {
     pub fn new(desc: Arc<ToneDetectorDescriptor>) -> Self {
         let groups = vec![GroupState::new(); desc.ngroups].into_boxed_slice();
-        ToneDetector {
-            desc,
-            buf: [[0.0; CHAINS]; CHAIN_SAMPLES],
+        let ch = Channel {
+            buf: [[0.0; CHAINS]; ROWS],
             fill: 0,
             position: 0,
             prev_set_p: [0.0; MAX_SETS],
             groups,
             active: None,
-        }
+        };
+        ToneDetector { desc, ch }
     }
 
     /// Forget everything; positions count from 0 again.
     pub fn reset(&mut self) {
-        self.buf = [[0.0; CHAINS]; CHAIN_SAMPLES];
-        self.fill = 0;
-        self.position = 0;
-        self.prev_set_p = [0.0; MAX_SETS];
-        for g in self.groups.iter_mut() {
+        let ch = &mut self.ch;
+        ch.buf = [[0.0; CHAINS]; ROWS];
+        ch.fill = 0;
+        ch.position = 0;
+        ch.prev_set_p = [0.0; MAX_SETS];
+        for g in ch.groups.iter_mut() {
             *g = GroupState::new();
         }
-        self.active = None;
+        ch.active = None;
     }
 
     pub fn descriptor(&self) -> &Arc<ToneDetectorDescriptor> {
@@ -1719,31 +1809,30 @@ impl ToneDetector {
 
     /// Samples fed since construction or reset.
     pub fn position(&self) -> u64 {
-        self.position
+        self.ch.position
     }
 
     /// The tone now being reported, if any.
     pub fn current(&self) -> Option<ToneKind> {
-        self.active.map(|a| a.kind)
+        self.ch.active.map(|a| a.kind)
     }
 
     /// Feed samples (any count); events are pushed onto `out`.
     pub fn rx(&mut self, samples: &[i16], out: &mut Vec<ToneEvent>) {
+        let ch = &mut self.ch;
         let mut rest = samples;
         while !rest.is_empty() {
-            let chain = self.fill / CHAIN_SAMPLES;
-            let t0 = self.fill % CHAIN_SAMPLES;
-            let n = (CHAIN_SAMPLES - t0).min(rest.len());
+            let n = (BLOCK_SAMPLES - ch.fill).min(rest.len());
             let (chunk, tail) = rest.split_at(n);
-            for (row, &s) in self.buf[t0..t0 + n].iter_mut().zip(chunk) {
-                row[chain] = s as f32;
+            for (d, &s) in ch.buf.as_flattened_mut()[ch.fill..ch.fill + n].iter_mut().zip(chunk) {
+                *d = s as f32;
             }
-            self.fill += n;
-            self.position += n as u64;
+            ch.fill += n;
+            ch.position += n as u64;
             rest = tail;
-            if self.fill == BLOCK_SAMPLES {
-                self.fill = 0;
-                self.end_block(out);
+            if ch.fill == BLOCK_SAMPLES {
+                ch.fill = 0;
+                ch.end_block(&self.desc, out);
             }
         }
     }
@@ -1762,17 +1851,18 @@ impl ToneDetector {
     /// End the tone now reported, if any (end of call or stream): a tone
     /// still sounding ends at the current position.
     pub fn flush(&mut self, out: &mut Vec<ToneEvent>) {
-        if let Some(a) = self.active.take() {
-            let st = &self.groups[a.group as usize];
+        let ch = &mut self.ch;
+        if let Some(a) = ch.active.take() {
+            let st = &ch.groups[a.group as usize];
             let step = a.tmpl.steps[a.step as usize];
-            let end = if st.sym != 0 && st.sym == step.sym { self.position } else { a.last_end };
-            out.push(ToneEvent::ToneEnd { kind: a.kind, end, at: self.position });
+            let end = if st.sym != 0 && st.sym == step.sym { ch.position } else { a.last_end };
+            out.push(ToneEvent::ToneEnd { kind: a.kind, end, at: ch.position });
         }
     }
+}
 
-    fn end_block(&mut self, out: &mut Vec<ToneEvent>) {
-        let desc = Arc::clone(&self.desc);
-        let d = &*desc;
+impl Channel {
+    fn end_block(&mut self, d: &ToneDetectorDescriptor, out: &mut Vec<ToneEvent>) {
         let block_end = self.position;
         let block_start = block_end - BLOCK_SAMPLES as u64;
         // Power of the block.
@@ -1786,6 +1876,15 @@ impl ToneDetector {
         let mut p = [0f32; MAX_DETECTOR_FREQS];
         if total >= d.gate_power {
             d.analyse(&self.buf, &mut p);
+        } else if self.active.is_none() && self.groups.iter().all(GroupState::is_idle) {
+            // Too quiet for any tone and nothing under way: the block only
+            // lengthens every gap (which is what the long way would do).
+            for st in self.groups.iter_mut() {
+                st.blocks += 1;
+                st.loud += (total > st.last_on_power * d.quiet_ratio) as u32;
+            }
+            self.prev_set_p = [0.0; MAX_SETS];
+            return;
         }
         // Frequency sets.
         let mut set_p = [0f32; MAX_SETS];
@@ -1809,7 +1908,7 @@ impl ToneDetector {
                     sym = i as u8 + 1;
                 }
             }
-            self.group_block(d, g, sym, block_start, total, &set_p, out);
+            self.group_block(d, g, sym, &Block { start: block_start, total, set_p: &set_p }, out);
         }
         self.prev_set_p = set_p;
     }
@@ -1823,16 +1922,8 @@ impl ToneDetector {
         if sym == 0 { FreqSet::default() } else { d.sets[d.groups[g].sets[sym as usize - 1] as usize] }
     }
 
-    fn group_block(
-        &mut self,
-        d: &ToneDetectorDescriptor,
-        g: usize,
-        sym: u8,
-        bs: u64,
-        total: f32,
-        set_p: &[f32; MAX_SETS],
-        out: &mut Vec<ToneEvent>,
-    ) {
+    fn group_block(&mut self, d: &ToneDetectorDescriptor, g: usize, sym: u8, b: &Block<'_>, out: &mut Vec<ToneEvent>) {
+        let (bs, total, set_p) = (b.start, b.total, b.set_p);
         let be = bs + BLOCK_SAMPLES as u64;
         let prev_set_p = self.prev_set_p;
         let st = &mut self.groups[g];
@@ -2007,9 +2098,8 @@ impl ToneDetector {
             }
             self.active = Some(a);
             let running_fits = a.tmpl.steps[a.step as usize].sym == new_sym;
-            if !ok || !running_fits {
-                self.end_active(now, out);
-            } else if a.tmpl.mode == Mode::Once && a.tmpl.steps[a.step as usize].max == FOREVER {
+            let once_done = a.tmpl.mode == Mode::Once && a.tmpl.steps[a.step as usize].max == FOREVER;
+            if !ok || !running_fits || once_done {
                 self.end_active(now, out);
             }
         }
@@ -2477,9 +2567,9 @@ mod tests {
         let d = ToneDetectorDescriptor::new(&Country::Us.profile(), &ToneDetectorConfig::default()).unwrap();
         for (i, &hz) in d.frequencies().iter().enumerate() {
             let a = dbm0_to_peak(-20.0);
-            let mut x: kernel::Block = [[0.0; CHAINS]; CHAIN_SAMPLES];
+            let mut x: kernel::Block = [[0.0; CHAINS]; ROWS];
             for n in 0..BLOCK_SAMPLES {
-                x[n % CHAIN_SAMPLES][n / CHAIN_SAMPLES] =
+                x[n / CHAINS][n % CHAINS] =
                     (a * (2.0 * std::f64::consts::PI * hz as f64 * n as f64 / 8000.0 + 0.3).sin()) as f32;
             }
             let mut p = [0f32; MAX_DETECTOR_FREQS];
@@ -2487,14 +2577,13 @@ mod tests {
             let lvl = power_to_dbm0(p[i] as f64);
             assert!((lvl + 20.0).abs() < 0.1, "{hz} Hz: {lvl}");
             // Both kernels agree.
-            let c4 = [d.coeff[i], 0.0, 0.0, 0.0];
-            let a = kernel::run::<false>(&c4, &x);
-            let b = kernel::run::<true>(&c4, &x);
+            let a = kernel::run_n::<false>(&d.tab_re[i..i + 1], &d.tab_im[i..i + 1], 1, 0, ROWS, &x);
+            let b = kernel::run_n::<true>(&d.tab_re[i..i + 1], &d.tab_im[i..i + 1], 1, 0, ROWS, &x);
             for k in 0..CHAINS {
-                assert!((a.s1[0][k] - b.s1[0][k]).abs() <= 1e-3 * a.s1[0][k].abs().max(1.0));
+                assert!((a.re[0][k] - b.re[0][k]).abs() <= 1e-3 * a.re[0][k].abs().max(1.0));
             }
         }
-        let z: kernel::Block = [[0.0; CHAINS]; CHAIN_SAMPLES];
+        let z: kernel::Block = [[0.0; CHAINS]; ROWS];
         let mut p = [1f32; MAX_DETECTOR_FREQS];
         d.analyse(&z, &mut p);
         assert!(p[..d.nlanes].iter().all(|&v| v == 0.0));
