@@ -582,6 +582,8 @@ impl FxoLine {
         let now = self.now;
         match (self.state, command) {
             (FxoState::Ringing, LineCommand::Answer) => {
+                // An Answer after a Hangup (decline) takes the call after all.
+                self.declined = false;
                 if !self.incoming_sent {
                     self.cid_done = true;
                     self.send_incoming(out);

@@ -336,6 +336,15 @@ fn declined_call_rings_out_quietly() {
     assert_eq!(t.dsp(2600, DspInput::CallerId(cid("1"))), vec![]);
     assert_eq!(t.ring(6000, 8000), vec![]);
     assert_eq!(events(&t.until(15_000)), vec![LineEvent::RingingStopped, LineEvent::Idle]);
+    // Declined, then answered after all: reported in full.
+    let mut t = T::new(FxoConfig::default());
+    t.ring(0, 2000);
+    t.cmd(2100, LineCommand::Hangup);
+    t.dsp(2600, DspInput::CallerId(cid("1")));
+    assert_eq!(
+        events(&t.cmd(3000, LineCommand::Answer)),
+        vec![LineEvent::Incoming { caller_id: Some(cid("1")) }, LineEvent::Answered]
+    );
 }
 
 #[test]
