@@ -449,6 +449,29 @@ fn country_card(country: Country) -> Scorecard {
         });
     }
     tally(&mut card, "busy cycle count 1/2/3 configurable", r);
+
+    if country == Country::Us {
+        // The real SIT encodings (TELEPHONY_FACTS §3: 913.8/985.2,
+        // 1370.6/1428.5, 1776.7 Hz; short 274 ms or long 380 ms segments,
+        // as docs.blueworx.com i574004 lists them), then silence.
+        let lvl = -24.0;
+        let mut r = Vec::new();
+        for (name, segs) in [
+            ("RO'", [(913.8, 274), (1428.5, 380), (1776.7, 380)]),
+            ("VC", [(985.2, 380), (1370.6, 274), (1776.7, 380)]),
+            ("NC'", [(985.2, 380), (1428.5, 380), (1776.7, 380)]),
+            ("IC", [(913.8, 274), (1370.6, 274), (1776.7, 380)]),
+        ] {
+            let pattern =
+                format!("{}/{},{}/{},{}/{},0", segs[0].0, segs[0].1, segs[1].0, segs[1].1, segs[2].0, segs[2].1);
+            let def = ToneDef::parse(ToneKind::Sit, &pattern, lvl).unwrap();
+            let case = render(&def, &Render::plain(1), 2000);
+            r.push(
+                judge(&events(&desc, &case.samples, 160), ToneKind::Sit, &case).map_err(|e| format!("SIT {name}: {e}")),
+            );
+        }
+        tally(&mut card, "real SIT encodings RO', VC, NC', IC", r);
+    }
     card
 }
 

@@ -34,19 +34,24 @@
 //! since construction or reset.
 //!
 //! 1. **Blocks.** Audio is cut into 160-sample (20 ms) blocks. A block whose
-//!    power is below the weakest tone minus 10 dB is skipped outright (idle
-//!    channels cost a copy and a sum of squares).
-//! 2. **Filters.** Every distinct profile frequency gets one Goertzel filter
-//!    (at most [`MAX_DETECTOR_FREQS`]). The block is run as eight
-//!    independent 20-sample chains per filter (one `[f32; 8]` vector, an AVX
-//!    register when the CPU has AVX2+FMA) and the chains are rejoined
-//!    coherently, so a filter costs a fraction of a cycle per sample and its
-//!    window can be 160, 80 or 40 samples: each frequency gets the longest
-//!    window whose loss at the tolerance (±2 % by default) stays within
-//!    1 dB — 160 (±25 Hz, which separates 440 from 480 Hz) below ~650 Hz, 80
-//!    or 40 for the SIT frequencies. The two frequencies of a dual tone that
-//!    lie closer than 37.5 Hz (413+438 Hz, a beating tone) share one filter
-//!    at their centre with a window wide enough for both.
+//!    power is below the weakest tone minus 10 dB is not analysed, and while
+//!    nothing is under way it only lengthens the current gap (an idle
+//!    channel costs a copy and a sum of squares).
+//! 2. **Filters.** Every distinct profile frequency gets one single-bin DFT
+//!    (a Goertzel filter's result, at most [`MAX_DETECTOR_FREQS`]),
+//!    computed as Σ x[n]·e^{−jωn} against a table of e^{−jωn} kept in the
+//!    descriptor: eight samples (one `[f32; 8]` vector, an AVX register with
+//!    FMA when the CPU has AVX2+FMA) per step and no recurrence, so a filter
+//!    costs a fraction of a cycle per sample, and its window is a sum of
+//!    rows: 160, 80 or 40 samples. Each frequency gets the longest window
+//!    whose loss at the tolerance (±2 % by default) stays within 1 dB — 160
+//!    (±25 Hz, which separates 440 from 480 Hz) below ~650 Hz, 80 or 40 for
+//!    the SIT frequencies (the three-tone SIT's accept ±4 % at least: real
+//!    US SITs use 913.8/985.2 Hz for the book's 950); shorter windows' powers are
+//!    averaged. The two
+//!    frequencies of a dual tone that lie closer than 37.5 Hz (413+438 Hz, a
+//!    beating tone) share one filter at their centre with a window wide
+//!    enough for both.
 //! 3. **Frequency sets.** A block shows a tone's frequencies when each is
 //!    above the minimum level, within the twist limit of the other, and
 //!    together they hold at least [`ToneDetectorConfig::min_purity`] of the
@@ -57,22 +62,32 @@
 //!    a change must last two blocks (a one-block drop-out or glitch is
 //!    bridged), and every edge is placed to a few samples from how much of
 //!    the tone's power the boundary blocks hold. A burst whose block powers
-//!    spread by more than [`ToneDetectorConfig::max_wobble_db`] is marked
-//!    unsteady and matches no cadence (speech).
+//!    spread by more than [`ToneDetectorConfig::max_wobble_db`] (10 dB more
+//!    for a beating pair) is unsteady, and a gap with more than its two edge
+//!    blocks (plus one in ten) within [`ToneDetectorConfig::gap_quiet_db`] of
+//!    the burst before it is not quiet; neither matches a cadence step. A
+//!    cadence's gaps are silence, not merely "not this tone": speech or
+//!    another tone in them breaks the cadence.
 //! 5. **Cadence.** Each tone is a template of on/off steps, each accepting
 //!    its nominal length ± [`ToneDetectorConfig::cadence_tolerance_pct`] ±
 //!    [`ToneDetectorConfig::cadence_slack_ms`]. A tone is reported
 //!    ([`ToneEvent::Tone`]) once the last `cycles × steps` segments match it
 //!    from the start of a burst ([`CycleCounts`]: busy and congestion 2
-//!    cycles, ringback 1 on/off, …), the last segment counting as soon as it
-//!    reaches its minimum; a continuous tone once it has lasted
+//!    cycles, ringback 1 on/off, …); a continuous tone once it has lasted
 //!    [`ToneDetectorConfig::dial_min_ms`] (or longer than any burst of the
-//!    same frequencies, so a 1 s ringback burst is not a dial tone). From
-//!    then on every segment must fit the next step; the first that does not,
-//!    or a segment that outlasts its step, ends the tone
-//!    ([`ToneEvent::ToneEnd`], positioned at the end of the last burst that
-//!    fitted). Busy and congestion with different cadences are told apart
-//!    by cadence alone.
+//!    same frequencies, so a 1 s ringback burst is not a dial tone). The
+//!    window must be a fresh start: not right after a burst of the same
+//!    frequencies with a gap shorter than the tone's own (a busy burst is not
+//!    a call-waiting burst). The last, still running segment counts once it
+//!    has reached its minimum — but only when it has also reached the
+//!    minimum of every other tone that fits so far: a 200/200/200 ms train
+//!    may become EU congestion (gap ≤ 294 ms) or call waiting (gap ≥ 4.5 s),
+//!    so the shorter reading waits for its gap to end. From then on every
+//!    segment must fit the next step; the first that does not, or a segment
+//!    that outlasts its step, ends the tone ([`ToneEvent::ToneEnd`],
+//!    positioned at the end of the last burst that fitted), and its segments
+//!    cannot start another report. Busy and congestion of the same
+//!    frequencies are told apart by cadence alone.
 //! 6. **Unknown cadence.** With [`ToneDetectorConfig::report_unknown`], a
 //!    profile frequency switched on and off with a steady cadence that fits
 //!    no template, for at least 3 cycles and as long as the longest template
@@ -98,7 +113,7 @@
 use std::fmt;
 use std::fmt::Write as _;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -224,6 +239,21 @@ impl Country {
             Country::Uk => "UK",
             Country::Eu => "EU",
         }
+    }
+
+    /// The detector descriptor of the built-in profile with the default
+    /// [`ToneDetectorConfig`], built once and shared.
+    pub fn detector(self) -> Arc<ToneDetectorDescriptor> {
+        static SHARED: [OnceLock<Arc<ToneDetectorDescriptor>>; 5] =
+            [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
+        let i = Country::ALL.iter().position(|&c| c == self).unwrap_or(0);
+        SHARED[i]
+            .get_or_init(|| {
+                self.profile()
+                    .detector(&ToneDetectorConfig::default())
+                    .expect("built-in profiles build a detector (checked by tests)")
+            })
+            .clone()
     }
 
     /// The built-in profile.
@@ -790,13 +820,12 @@ impl fmt::Display for ToneEntry {
 
 /// Samples per analysis block (20 ms).
 pub const BLOCK_SAMPLES: usize = 160;
-/// Most distinct Goertzel filters (frequencies) per profile.
+/// Most distinct filters (frequencies) per profile.
 pub const MAX_DETECTOR_FREQS: usize = 8;
-/// Independent Goertzel chains per block (one vector): chain k takes
-/// samples k, k + 8, k + 16, …
-const CHAINS: usize = 8;
+/// Samples per kernel step (one vector).
+const ROW_SAMPLES: usize = 8;
 /// Rows of a block: row t holds samples 8t … 8t + 7.
-const ROWS: usize = BLOCK_SAMPLES / CHAINS;
+const ROWS: usize = BLOCK_SAMPLES / ROW_SAMPLES;
 /// Most distinct frequency sets (the frequencies of one burst).
 const MAX_SETS: usize = 12;
 /// Most frequency sets one cadence may use (a SIT uses three).
@@ -809,6 +838,12 @@ const HISTORY: usize = 16;
 const MIN_RUN_BLOCKS: u8 = 2;
 /// Shortest burst or gap the detector times.
 pub const MIN_STEP_MS: u32 = 50;
+/// SIT filters accept at least this much drift: real SITs (US 913.8 and
+/// 985.2 Hz for a book 950) differ from the profiles' simplified values.
+const SIT_FREQ_TOLERANCE: f32 = 0.04;
+/// …those of the three-tone family (950/1400/1800 Hz); a SIT on the
+/// country's usual tone frequency (China's 450 Hz) keeps the usual one.
+const SIT_FAMILY_MIN_HZ: f32 = 900.0;
 /// Two frequencies of a dual tone closer than this share one filter.
 const MERGE_PAIR_HZ: f32 = 37.5;
 /// A filter window is kept while the tolerance costs at most this phase
@@ -1066,9 +1101,12 @@ impl Builder {
         Ok(i as u8)
     }
 
-    /// The set of the frequencies of one step.
-    fn set(&mut self, freqs: &[ToneFreq]) -> Result<u8, DetectorBuildError> {
-        let tol = self.desc.config.freq_tolerance_pct / 100.0;
+    /// The set of the frequencies of one step of a `kind` tone.
+    fn set(&mut self, kind: ToneKind, freqs: &[ToneFreq]) -> Result<u8, DetectorBuildError> {
+        let mut tol = self.desc.config.freq_tolerance_pct / 100.0;
+        if kind == ToneKind::Sit && freqs.iter().all(|f| f.hz >= SIT_FAMILY_MIN_HZ) {
+            tol = tol.max(SIT_FREQ_TOLERANCE);
+        }
         let mut s = FreqSet { comps: freqs.len() as u8, ..Default::default() };
         let mut hz: Vec<f32> = freqs.iter().map(|f| f.hz).collect();
         hz.sort_by(f32::total_cmp);
@@ -1107,7 +1145,7 @@ impl Builder {
         // (set or None for silence, ms; 0 = forever)
         let mut raw: Vec<(Option<u8>, u32)> = Vec::new();
         for st in def.spec.steps() {
-            let sym = if st.count == 0 { None } else { Some(self.set(st.active())?) };
+            let sym = if st.count == 0 { None } else { Some(self.set(kind, st.active())?) };
             raw.push((sym, st.duration_ms));
         }
         let repeating = def.spec.repeat;
@@ -1295,8 +1333,8 @@ impl ToneDetectorDescriptor {
             nlanes: 0,
             lane_hz: [0.0; MAX_DETECTOR_FREQS],
             lane_subs: [1; MAX_DETECTOR_FREQS],
-            tab_re: [[[0.0; CHAINS]; ROWS]; MAX_DETECTOR_FREQS],
-            tab_im: [[[0.0; CHAINS]; ROWS]; MAX_DETECTOR_FREQS],
+            tab_re: [[[0.0; ROW_SAMPLES]; ROWS]; MAX_DETECTOR_FREQS],
+            tab_im: [[[0.0; ROW_SAMPLES]; ROWS]; MAX_DETECTOR_FREQS],
             group_ranges: [1; MAX_DETECTOR_FREQS / 4],
             scale: [0.0; MAX_DETECTOR_FREQS],
             sets: [FreqSet::default(); MAX_SETS],
@@ -1365,8 +1403,8 @@ impl ToneDetectorDescriptor {
         for i in 0..d.nlanes {
             let w = 2.0 * std::f64::consts::PI * d.lane_hz[i] as f64 / 8000.0;
             for n in 0..BLOCK_SAMPLES {
-                d.tab_re[i][n / CHAINS][n % CHAINS] = (w * n as f64).cos() as f32;
-                d.tab_im[i][n / CHAINS][n % CHAINS] = -(w * n as f64).sin() as f32;
+                d.tab_re[i][n / ROW_SAMPLES][n % ROW_SAMPLES] = (w * n as f64).cos() as f32;
+                d.tab_im[i][n / ROW_SAMPLES][n % ROW_SAMPLES] = -(w * n as f64).sin() as f32;
             }
             let subs = d.lane_subs[i] as usize;
             let n = (BLOCK_SAMPLES / subs) as f32;
@@ -1465,30 +1503,30 @@ impl ToneDetectorDescriptor {
 /// filter's result without its recurrence: no loop-carried multiply, and a
 /// window of any length is a sum of rows.
 mod kernel {
-    use super::{CHAINS, ROWS};
+    use super::{ROW_SAMPLES, ROWS};
 
     /// A block as it came: row t is samples 8t … 8t + 7.
-    pub type Block = [[f32; CHAINS]; ROWS];
+    pub type Block = [[f32; ROW_SAMPLES]; ROWS];
 
     /// Partial sums (real, imaginary) of four filters, one per column.
     #[derive(Debug, Clone, Copy, Default)]
     pub struct Out {
-        pub re: [[f32; CHAINS]; 4],
-        pub im: [[f32; CHAINS]; 4],
+        pub re: [[f32; ROW_SAMPLES]; 4],
+        pub im: [[f32; ROW_SAMPLES]; 4],
     }
 
     #[inline(always)]
     pub fn run<const FMA: bool, const N: usize>(
-        tab_re: [&[[f32; CHAINS]]; N],
-        tab_im: [&[[f32; CHAINS]]; N],
-        x: &[[f32; CHAINS]],
+        tab_re: [&[[f32; ROW_SAMPLES]]; N],
+        tab_im: [&[[f32; ROW_SAMPLES]]; N],
+        x: &[[f32; ROW_SAMPLES]],
     ) -> Out {
-        let mut re = [[0f32; CHAINS]; N];
-        let mut im = [[0f32; CHAINS]; N];
+        let mut re = [[0f32; ROW_SAMPLES]; N];
+        let mut im = [[0f32; ROW_SAMPLES]; N];
         for (t, row) in x.iter().enumerate() {
             for l in 0..N {
                 let (cr, ci) = (&tab_re[l][t], &tab_im[l][t]);
-                for k in 0..CHAINS {
+                for k in 0..ROW_SAMPLES {
                     if FMA {
                         re[l][k] = row[k].mul_add(cr[k], re[l][k]);
                         im[l][k] = row[k].mul_add(ci[k], im[l][k]);
@@ -1513,7 +1551,7 @@ mod kernel {
         n: usize,
         a: usize,
         b: usize,
-        x: &[[f32; CHAINS]],
+        x: &[[f32; ROW_SAMPLES]],
     ) -> Out {
         let x = &x[a..b];
         let r = |l: usize| &tab_re[l][a..b];
@@ -1539,7 +1577,7 @@ mod kernel {
         n: usize,
         a: usize,
         b: usize,
-        x: &[[f32; CHAINS]],
+        x: &[[f32; ROW_SAMPLES]],
     ) -> Out {
         run_n::<true>(tab_re, tab_im, n, a, b, x)
     }
@@ -1780,7 +1818,7 @@ impl ToneDetector {
     pub fn new(desc: Arc<ToneDetectorDescriptor>) -> Self {
         let groups = vec![GroupState::new(); desc.ngroups].into_boxed_slice();
         let ch = Channel {
-            buf: [[0.0; CHAINS]; ROWS],
+            buf: [[0.0; ROW_SAMPLES]; ROWS],
             fill: 0,
             position: 0,
             prev_set_p: [0.0; MAX_SETS],
@@ -1793,7 +1831,7 @@ impl ToneDetector {
     /// Forget everything; positions count from 0 again.
     pub fn reset(&mut self) {
         let ch = &mut self.ch;
-        ch.buf = [[0.0; CHAINS]; ROWS];
+        ch.buf = [[0.0; ROW_SAMPLES]; ROWS];
         ch.fill = 0;
         ch.position = 0;
         ch.prev_set_p = [0.0; MAX_SETS];
@@ -1866,9 +1904,9 @@ impl Channel {
         let block_end = self.position;
         let block_start = block_end - BLOCK_SAMPLES as u64;
         // Power of the block.
-        let mut acc = [0f32; CHAINS];
+        let mut acc = [0f32; ROW_SAMPLES];
         for row in &self.buf {
-            for k in 0..CHAINS {
+            for k in 0..ROW_SAMPLES {
                 acc[k] += row[k] * row[k];
             }
         }
@@ -1880,8 +1918,8 @@ impl Channel {
             // Too quiet for any tone and nothing under way: the block only
             // lengthens every gap (which is what the long way would do).
             for st in self.groups.iter_mut() {
-                st.blocks += 1;
-                st.loud += (total > st.last_on_power * d.quiet_ratio) as u32;
+                st.blocks = st.blocks.saturating_add(1);
+                st.loud = st.loud.saturating_add((total > st.last_on_power * d.quiet_ratio) as u32);
             }
             self.prev_set_p = [0.0; MAX_SETS];
             return;
@@ -1927,17 +1965,17 @@ impl Channel {
         let be = bs + BLOCK_SAMPLES as u64;
         let prev_set_p = self.prev_set_p;
         let st = &mut self.groups[g];
-        st.blocks += 1;
+        st.blocks = st.blocks.saturating_add(1);
         // Loud for a gap: against the burst running now or the last one.
         let burst_power = if st.sym != 0 { st.ref_power } else { st.last_on_power };
         let loud = total > burst_power * d.quiet_ratio;
-        st.loud += loud as u32;
+        st.loud = st.loud.saturating_add(loud as u32);
         // The first block after the running burst's last: place its end.
         if st.sym != 0 && st.prev_sym == st.sym && sym != st.sym {
             let set = Self::sym_set(d, g, st.sym);
             let c_prev = coverage(Self::sym_power(d, g, st.sym, &prev_set_p), st.ref_power, set.subs);
             let c_cur = coverage(Self::sym_power(d, g, st.sym, set_p), st.ref_power, set.subs);
-            st.pending_end = (bs - BLOCK_SAMPLES as u64 + cover_samples(c_prev + c_cur)).max(st.start);
+            st.pending_end = (bs.saturating_sub(BLOCK_SAMPLES as u64) + cover_samples(c_prev + c_cur)).max(st.start);
         }
         let mut committed = false;
         if sym == st.sym {
@@ -2421,6 +2459,7 @@ mod tests {
             }
             assert!(p.get(ToneKind::Dial).unwrap().is_continuous());
             p.detector(&ToneDetectorConfig::default()).unwrap();
+            assert!(Arc::ptr_eq(&c.detector(), &c.detector()));
         }
         let cn = Country::Cn.profile();
         assert_eq!(cn.get(ToneKind::Congestion).unwrap().pattern(), "450/700,0/700");
@@ -2523,7 +2562,7 @@ mod tests {
     fn filter_windows_follow_the_tolerance() {
         let d = ToneDetectorDescriptor::new(&Country::Us.profile(), &ToneDetectorConfig::default()).unwrap();
         let f: Vec<(f32, u8)> = d.frequencies().iter().zip(&d.lane_subs).map(|(&f, &s)| (f, s)).collect();
-        assert_eq!(f, vec![(350.0, 1), (440.0, 1), (480.0, 1), (620.0, 1), (950.0, 2), (1400.0, 4), (1800.0, 4)]);
+        assert_eq!(f, vec![(350.0, 1), (440.0, 1), (480.0, 1), (620.0, 1), (950.0, 4), (1400.0, 4), (1800.0, 4)]);
         // 413+438 share one filter at the centre.
         let mut p = ToneProfile::from_entries("au", None, &[]).unwrap();
         p.insert(ToneDef::parse(ToneKind::Dial, "413+438", -10.0).unwrap());
@@ -2563,13 +2602,13 @@ mod tests {
     }
 
     #[test]
-    fn goertzel_chains_measure_the_level() {
+    fn filters_measure_the_level() {
         let d = ToneDetectorDescriptor::new(&Country::Us.profile(), &ToneDetectorConfig::default()).unwrap();
         for (i, &hz) in d.frequencies().iter().enumerate() {
             let a = dbm0_to_peak(-20.0);
-            let mut x: kernel::Block = [[0.0; CHAINS]; ROWS];
+            let mut x: kernel::Block = [[0.0; ROW_SAMPLES]; ROWS];
             for n in 0..BLOCK_SAMPLES {
-                x[n / CHAINS][n % CHAINS] =
+                x[n / ROW_SAMPLES][n % ROW_SAMPLES] =
                     (a * (2.0 * std::f64::consts::PI * hz as f64 * n as f64 / 8000.0 + 0.3).sin()) as f32;
             }
             let mut p = [0f32; MAX_DETECTOR_FREQS];
@@ -2579,11 +2618,11 @@ mod tests {
             // Both kernels agree.
             let a = kernel::run_n::<false>(&d.tab_re[i..i + 1], &d.tab_im[i..i + 1], 1, 0, ROWS, &x);
             let b = kernel::run_n::<true>(&d.tab_re[i..i + 1], &d.tab_im[i..i + 1], 1, 0, ROWS, &x);
-            for k in 0..CHAINS {
+            for k in 0..ROW_SAMPLES {
                 assert!((a.re[0][k] - b.re[0][k]).abs() <= 1e-3 * a.re[0][k].abs().max(1.0));
             }
         }
-        let z: kernel::Block = [[0.0; CHAINS]; ROWS];
+        let z: kernel::Block = [[0.0; ROW_SAMPLES]; ROWS];
         let mut p = [1f32; MAX_DETECTOR_FREQS];
         d.analyse(&z, &mut p);
         assert!(p[..d.nlanes].iter().all(|&v| v == 0.0));
