@@ -116,9 +116,9 @@ fn a_bad_operation_is_rolled_back_alone() {
     let call = handle.next_call_id();
     start(&handle, call, 0);
     // Unknown call, unknown leg, duplicate call id: each fails alone.
-    handle.submit(JournalOp::CallAnswered { call: CallId(9_999), at: at(5) }).unwrap();
+    let unknown = handle.submit(JournalOp::CallAnswered { call: CallId(9_999), at: at(5) }).unwrap();
     handle.submit(JournalOp::LegAnswered { leg: ctibox_daemon::records::LegId(77), at: at(6) }).unwrap();
-    start(&handle, call, 7);
+    let duplicate = start(&handle, call, 7);
     let leg = handle.next_leg_id();
     handle
         .submit(JournalOp::LegAdded {
@@ -136,6 +136,9 @@ fn a_bad_operation_is_rolled_back_alone() {
         .submit(JournalOp::CallEnded { call, at: at(10), cause: HangupCause::Normal, detail: String::new() })
         .unwrap();
     handle.wait_committed(last, WAIT).unwrap();
+    // The waiter learns which operations were rolled back.
+    assert_eq!(handle.wait_committed(unknown, WAIT), Err(WaitError::Failed { seq: unknown }));
+    assert_eq!(handle.wait_committed(duplicate, WAIT), Err(WaitError::Failed { seq: duplicate }));
     let stats = handle.stats();
     assert_eq!(stats.failed_ops, 3, "{stats:?}");
     assert_eq!(stats.committed_ops, 3, "{stats:?}");

@@ -47,6 +47,8 @@ pub enum WaitError {
     NotIssued { seq: u64 },
     #[error("records writer stopped before operation {seq} was committed")]
     Closed { seq: u64 },
+    #[error("operation {seq} was rolled back (see the records log for why)")]
+    Failed { seq: u64 },
 }
 
 /// A write request (customers, users, extensions, import) failed.

@@ -290,6 +290,12 @@ impl ParsedImport {
 
 /// Reads and checks a customer file; no database needed.
 pub fn parse_customers_csv(data: &[u8]) -> Result<ParsedImport, ImportFileError> {
+    if data.starts_with(&[0xFF, 0xFE]) || data.starts_with(&[0xFE, 0xFF]) {
+        return Err(ImportFileError::Header {
+            line: 1,
+            problem: "the file is UTF-16 (\"Unicode text\"); save it as CSV UTF-8".into(),
+        });
+    }
     let records = read_records(data)?;
     let mut records = records.into_iter();
     let header_record = records.next().ok_or(ImportFileError::Empty)?;
@@ -549,6 +555,10 @@ mod tests {
             ImportFileError::Header { line: 1, .. }
         ));
         assert!(matches!(parse_customers_csv(b"name,Name\n").unwrap_err(), ImportFileError::Header { line: 1, .. }));
+        assert!(matches!(
+            parse_customers_csv(b"\xFF\xFEn\0a\0").unwrap_err(),
+            ImportFileError::Header { line: 1, problem } if problem.contains("UTF-16")
+        ));
     }
 
     #[test]

@@ -17,7 +17,9 @@
 //! [`RecordsStats::failed_ops`]. Operations that never entered the queue
 //! (queue full) do not hold the mark back. [`RecordsHandle::wait_committed`]
 //! blocks until the mark reaches a sequence number, for tests and for the
-//! daemon to publish "call ended" only after its row is on disk.
+//! daemon to publish "call ended" only after its row is on disk; it returns
+//! [`WaitError::Failed`] for an operation that was rolled back (the last
+//! [`FAILED_MEMORY`] failures are remembered).
 //!
 //! Journal operations never block the sender: [`RecordsHandle::submit`] uses
 //! `try_send`, and a full queue is counted in [`RecordsStats::queue_full`] and
@@ -26,7 +28,7 @@
 //! typed result: call them from a blocking context (a request thread, or
 //! `spawn_blocking` in async code), never from the real-time engine.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -96,7 +98,12 @@ pub(crate) struct Shared {
     counters: Counters,
     wake: Mutex<()>,
     woken: Condvar,
+    /// The last [`FAILED_MEMORY`] sequence numbers that were not applied.
+    failed: Mutex<VecDeque<u64>>,
 }
+
+/// How many failed sequence numbers [`RecordsHandle::wait_committed`] can name.
+pub const FAILED_MEMORY: usize = 4096;
 
 impl Shared {
     pub(crate) fn new(max_call_id: i64, max_leg_id: i64) -> Shared {
@@ -109,7 +116,22 @@ impl Shared {
             counters: Counters::default(),
             wake: Mutex::new(()),
             woken: Condvar::new(),
+            failed: Mutex::new(VecDeque::new()),
         }
+    }
+
+    fn remember_failed(&self, seqs: impl Iterator<Item = u64>) {
+        let mut failed = self.failed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for seq in seqs {
+            if failed.len() == FAILED_MEMORY {
+                failed.pop_front();
+            }
+            failed.push_back(seq);
+        }
+    }
+
+    fn has_failed(&self, seq: u64) -> bool {
+        self.failed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains(&seq)
     }
 
     fn publish(&self, committed: u64) {
@@ -190,8 +212,10 @@ impl RecordsHandle {
         self.shared.closed.load(Ordering::Acquire)
     }
 
-    /// Blocks until operation `seq` is processed (see the module doc), the
-    /// writer stops, or `timeout` passes.
+    /// Blocks until operation `seq` is committed, the writer stops, or
+    /// `timeout` passes. An operation that was processed but not applied
+    /// (rolled back, or its commit failed) gives [`WaitError::Failed`] when it
+    /// is among the last [`FAILED_MEMORY`] failures.
     pub fn wait_committed(&self, seq: u64, timeout: Duration) -> Result<(), WaitError> {
         if seq >= self.shared.next_seq.load(Ordering::Relaxed) {
             return Err(WaitError::NotIssued { seq });
@@ -201,6 +225,10 @@ impl RecordsHandle {
         loop {
             let committed = self.committed_seq();
             if committed >= seq {
+                drop(guard);
+                if self.shared.has_failed(seq) {
+                    return Err(WaitError::Failed { seq });
+                }
                 return Ok(());
             }
             if self.is_closed() {
@@ -388,8 +416,8 @@ fn exec_cached(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
 fn commit_batch(conn: &Connection, batch: &mut Vec<Msg>, shared: &Shared, mark: &mut Mark) {
     let len = batch.len() as u64;
     let mut finishes = Vec::new();
-    let mut applied = 0u64;
-    let mut failed = 0u64;
+    // Sequence numbers of the batch and whether each was applied.
+    let mut outcomes: Vec<(u64, bool)> = Vec::with_capacity(batch.len());
     let began = exec_cached(conn, "BEGIN IMMEDIATE");
     if let Err(e) = &began {
         tracing::error!(error = %e, ops = len, "records: cannot begin a transaction; batch dropped");
@@ -399,22 +427,20 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Msg>, shared: &Shared, mark: 
             Msg::Journal { seq, op } => {
                 mark.resolve(seq);
                 if began.is_err() {
-                    failed += 1;
+                    outcomes.push((seq, false));
                     continue;
                 }
-                match in_savepoint(conn, |conn| journal::apply(conn, &op).map_err(|e| e.to_string())) {
-                    Ok(()) => applied += 1,
-                    Err(problem) => {
-                        failed += 1;
-                        tracing::warn!(seq, %problem, "records: journal operation rolled back");
-                    }
+                let outcome = in_savepoint(conn, |conn| journal::apply(conn, &op).map_err(|e| e.to_string()));
+                if let Err(problem) = &outcome {
+                    tracing::warn!(seq, %problem, "records: journal operation rolled back");
                 }
+                outcomes.push((seq, outcome.is_ok()));
             }
             Msg::Request { seq, run } => {
                 mark.resolve(seq);
                 if began.is_err() {
                     // Dropping the request answers its caller with `WriteError::Dropped`.
-                    failed += 1;
+                    outcomes.push((seq, false));
                     drop(run);
                     continue;
                 }
@@ -425,10 +451,7 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Msg>, shared: &Shared, mark: 
                     finish = Some(done.finish);
                     if ok { Ok(()) } else { Err(String::new()) }
                 });
-                match outcome {
-                    Ok(()) => applied += 1,
-                    Err(_) => failed += 1,
-                }
+                outcomes.push((seq, outcome.is_ok()));
                 if let Some(finish) = finish {
                     finishes.push(finish);
                 }
@@ -447,14 +470,17 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Msg>, shared: &Shared, mark: 
             }
         },
     };
+    let committed = commit_error.is_none();
+    let applied = if committed { outcomes.iter().filter(|(_, ok)| *ok).count() as u64 } else { 0 };
     let c = &shared.counters;
-    if commit_error.is_some() {
-        c.failed_ops.fetch_add(applied + failed, Ordering::Relaxed);
-    } else {
-        c.committed_ops.fetch_add(applied, Ordering::Relaxed);
-        c.failed_ops.fetch_add(failed, Ordering::Relaxed);
+    c.committed_ops.fetch_add(applied, Ordering::Relaxed);
+    c.failed_ops.fetch_add(outcomes.len() as u64 - applied, Ordering::Relaxed);
+    if committed {
         c.batches.fetch_add(1, Ordering::Relaxed);
         c.max_batch.fetch_max(len, Ordering::Relaxed);
+    }
+    if applied < outcomes.len() as u64 {
+        shared.remember_failed(outcomes.iter().filter(|(_, ok)| !ok || !committed).map(|(seq, _)| *seq));
     }
     for finish in finishes {
         finish(commit_error.as_deref());
