@@ -133,3 +133,36 @@ fn empty_file_becomes_a_database() {
     Records::open(&path, &RecordsConfig::default()).unwrap().shutdown();
     assert!(tables(&path).contains(&"calls".to_string()));
 }
+
+#[test]
+fn a_tool_can_read_without_the_writer() {
+    use ctibox_daemon::records::{CallFilter, CallPageRequest, RecordsReader};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("records.db");
+    // Missing file: refused, nothing created.
+    assert!(matches!(RecordsReader::open(&path), Err(OpenError::Io { .. })));
+    assert!(!path.exists());
+    let records = Records::open(&path, &RecordsConfig::default()).unwrap();
+    let id = records
+        .handle()
+        .create_customer(ctibox_daemon::records::NewCustomer { name: "Alice".into(), ..Default::default() })
+        .unwrap();
+    // While the daemon runs...
+    let reader = RecordsReader::open(&path).unwrap();
+    assert_eq!(reader.customer(id).unwrap().unwrap().name, "Alice");
+    records.shutdown();
+    // ...and after it stopped.
+    let reader = RecordsReader::open(&path).unwrap();
+    assert_eq!(reader.customer(id).unwrap().unwrap().name, "Alice");
+    assert!(reader.calls(&CallFilter::default(), &CallPageRequest::default()).unwrap().calls.is_empty());
+    drop(reader);
+    // Versions it does not know.
+    Connection::open(&path).unwrap().pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+    assert!(matches!(RecordsReader::open(&path), Err(OpenError::TooNew { .. })));
+    let old = dir.path().join("old.db");
+    Connection::open(&old).unwrap().execute_batch("CREATE TABLE t (x); PRAGMA journal_mode = WAL;").unwrap();
+    let err = RecordsReader::open(&old).unwrap_err();
+    assert!(matches!(err, OpenError::TooOld { found: 0, .. }), "{err}");
+    std::fs::write(dir.path().join("junk"), b"junk junk junk junk junk").unwrap();
+    assert!(matches!(RecordsReader::open(dir.path().join("junk")), Err(OpenError::NotADatabase { .. })));
+}

@@ -256,3 +256,46 @@ fn handles_report_closed_after_shutdown() {
     let err = handle.submit(JournalOp::CallAnswered { call, at: at(0) }).unwrap_err();
     assert_eq!(err, SubmitError::Closed { op: "call answered" });
 }
+
+#[test]
+fn readers_run_while_the_writer_writes() {
+    use ctibox_daemon::records::{CallFilter, CallPageRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let records = Records::open(dir.path().join("records.db"), &RecordsConfig::default()).unwrap();
+    let handle = records.handle();
+    let writer = {
+        let handle = handle.clone();
+        std::thread::spawn(move || {
+            let mut last = 0;
+            for i in 0..2_000 {
+                let call = handle.next_call_id();
+                start(&handle, call, i);
+                last = handle
+                    .submit(JournalOp::CallEnded {
+                        call,
+                        at: at(i + 1),
+                        cause: HangupCause::Normal,
+                        detail: String::new(),
+                    })
+                    .unwrap();
+            }
+            last
+        })
+    };
+    let reader = records.reader();
+    let mut reads = 0;
+    let mut seen_max = 0;
+    while !writer.is_finished() || reads == 0 {
+        let page = reader.calls(&CallFilter::default(), &CallPageRequest::default()).unwrap();
+        // Newest first; a reader sees a consistent snapshot that only grows.
+        let newest = page.calls.first().map_or(0, |c| c.id.0);
+        assert!(newest >= seen_max);
+        seen_max = newest;
+        reads += 1;
+    }
+    let last = writer.join().unwrap();
+    handle.wait_committed(last, WAIT).unwrap();
+    assert_eq!(reader.calls(&CallFilter::default(), &CallPageRequest::default()).unwrap().calls[0].id, CallId(2_000));
+    assert!(reads > 0);
+    records.shutdown();
+}

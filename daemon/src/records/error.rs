@@ -18,6 +18,11 @@ pub enum OpenError {
          run the ctiboxd that wrote it, or restore a backup"
     )]
     TooNew { path: PathBuf, found: i64, supported: i64 },
+    #[error(
+        "records database {path}: schema version {found} is older than this program reads ({supported}); \
+         start ctiboxd once to migrate it"
+    )]
+    TooOld { path: PathBuf, found: i64, supported: i64 },
     #[error("records database {path}: migration to schema version {version} failed: {source}")]
     Migration { path: PathBuf, version: i64, source: rusqlite::Error },
     #[error("records database {path}: journal mode is {mode:?}, WAL could not be enabled")]

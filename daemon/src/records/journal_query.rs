@@ -348,9 +348,11 @@ pub(crate) fn list_calls(
         w.terms.push(format!("({})", any.join(" OR ")));
     }
     if let Some(extension) = &filter.extension {
+        // Caller and called numbers are compared through their indexed keys.
+        let rev = w.param(phone::reverse(&phone::match_key_lenient(extension)));
         let p = w.param(extension.clone());
         w.terms.push(format!(
-            "(c.caller_number = {p} OR c.called_number = {p}
+            "(c.caller_rev = {rev} OR c.called_rev = {rev}
               OR c.id IN (SELECT l.call_id FROM legs l WHERE l.extension = {p}))"
         ));
     }

@@ -189,7 +189,7 @@ CREATE INDEX ring_group_members_by_extension ON ring_group_members (extension);
 
 /// Checks the first bytes of an existing file: an empty or missing file is
 /// fine (SQLite creates the database), anything else must carry the header.
-fn check_header(path: &Path) -> Result<(), OpenError> {
+pub(crate) fn check_header(path: &Path) -> Result<(), OpenError> {
     let mut file = match std::fs::File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
