@@ -166,3 +166,20 @@ fn a_tool_can_read_without_the_writer() {
     std::fs::write(dir.path().join("junk"), b"junk junk junk junk junk").unwrap();
     assert!(matches!(RecordsReader::open(dir.path().join("junk")), Err(OpenError::NotADatabase { .. })));
 }
+
+#[test]
+fn a_failed_migration_leaves_the_previous_version_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("records.db");
+    // A version-0 database that already has a `calls` table: step 1 fails
+    // half-way (after creating `channels`), and must roll back whole.
+    Connection::open(&path).unwrap().execute_batch("CREATE TABLE calls (x INTEGER);").unwrap();
+    let err = Records::open(&path, &RecordsConfig::default()).unwrap_err();
+    assert!(matches!(&err, OpenError::Migration { version: 1, path: p, .. } if p == &path), "{err:?}");
+    assert!(err.to_string().contains("migration to schema version 1"), "{err}");
+    let conn = Connection::open(&path).unwrap();
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, 0);
+    drop(conn);
+    assert_eq!(tables(&path), vec!["calls".to_string()], "nothing of step 1 was kept");
+}
