@@ -450,6 +450,27 @@ fn country_card(country: Country) -> Scorecard {
     }
     tally(&mut card, "busy cycle count 1/2/3 configurable", r);
 
+    // Dial tone after a configurable time: `dial_min_ms`, or after the
+    // longest burst of any tone on the same frequencies (China's, Russia's
+    // and Europe's 1 s ringback bursts: 1.1 s + 30 ms slack + a block).
+    let dial = *profile.get(ToneKind::Dial).unwrap();
+    let mut r = Vec::new();
+    for dial_min_ms in [500u64, 2000] {
+        let c = ToneDetectorConfig { dial_min_ms: dial_min_ms as u32, ..Default::default() };
+        let d = profile.detector(&c).unwrap();
+        let case = render(&dial, &Render::plain(1), 1000);
+        let ev = events(&d, &case.samples, 160);
+        let same_freq_bursts = matches!(country, Country::Cn | Country::Ru | Country::Eu);
+        let floor = if same_freq_bursts { dial_min_ms.max(1150) } else { dial_min_ms } * 8;
+        r.push(match (judge(&ev, ToneKind::Dial, &case), ev.first()) {
+            (Ok(()), Some(ToneEvent::Tone { at, .. })) if (floor..=floor + 3 * 160).contains(&(at - case.onset)) => {
+                Ok(())
+            }
+            (res, _) => Err(format!("dial_min_ms {dial_min_ms}: want a report {floor} samples in: {res:?} {ev:?}")),
+        });
+    }
+    tally(&mut card, "dial tone confirmed after dial_min_ms (500, 2000)", r);
+
     if country == Country::Us {
         // The real SIT encodings (TELEPHONY_FACTS §3: 913.8/985.2,
         // 1370.6/1428.5, 1776.7 Hz; short 274 ms or long 380 ms segments,
