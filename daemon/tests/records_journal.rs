@@ -404,6 +404,7 @@ fn paging_is_stable_in_both_orders() {
                 Some(cursor) => {
                     // The cursor survives its text form (as an API would pass it).
                     let text = cursor.to_string();
+                    assert_eq!(serde_json::to_value(cursor).unwrap(), serde_json::Value::String(text.clone()));
                     after = Some(text.parse::<CallCursor>().unwrap());
                 }
                 None => break,

@@ -118,7 +118,9 @@ pub enum CallOrder {
 }
 
 /// Where a page continues: after the call with this start time and id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Its text form (`Display`, `FromStr`, and how it serializes) is
+/// `START_WALL_MS.ID`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CallCursor {
     pub start_wall_ms: i64,
     pub id: CallId,
@@ -127,6 +129,12 @@ pub struct CallCursor {
 impl fmt::Display for CallCursor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}", self.start_wall_ms, self.id.0)
+    }
+}
+
+impl Serialize for CallCursor {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }
 
