@@ -368,6 +368,15 @@ fn country_card(country: Country) -> Scorecard {
     }
     tally(&mut card, "15 dB SNR, white noise (3 seeds)", r);
 
+    let mut r = Vec::new();
+    for d in &defs {
+        let comps = d.spec.steps().iter().map(|s| s.count).max().unwrap_or(1) as f64;
+        let tone_dbm0 = -20.0 + 10.0 * comps.log10();
+        let ren = Render { level_dbm0: Some(-20.0), ..Render::plain(plan(d, &cfg).0) };
+        r.push(judge_render(d, &ren, &|x| add_noise(x, 70, tone_dbm0 - 10.0)));
+    }
+    tally(&mut card, "10 dB SNR (margin below the 15 dB asked)", r);
+
     for law in [Law::ALaw, Law::MuLaw] {
         let mut r = Vec::new();
         for d in &defs {

@@ -913,7 +913,8 @@ pub struct ToneDetectorConfig {
     pub max_twist_db: f32,
     /// Largest spread of block powers inside one burst.
     pub max_wobble_db: f32,
-    /// The gaps of a cadence must be this much quieter than its bursts.
+    /// The gaps of a cadence must be this much quieter than its bursts
+    /// (6 dB: noise 8 dB below the tone still leaves gaps quiet).
     pub gap_quiet_db: f32,
     /// Each on or off segment may differ from nominal by this (±%)…
     pub cadence_tolerance_pct: f32,
@@ -935,7 +936,7 @@ impl Default for ToneDetectorConfig {
             min_purity: 0.6,
             max_twist_db: 10.0,
             max_wobble_db: 6.0,
-            gap_quiet_db: 10.0,
+            gap_quiet_db: 6.0,
             cadence_tolerance_pct: 10.0,
             cadence_slack_ms: 30,
             dial_min_ms: 1000,
