@@ -11,10 +11,11 @@
 //! Run: `cargo bench -p ctibox-daemon --bench records`.
 //!
 //! Measured on the 2-core development machine, shared with other builds
-//! (load average about 7): `journal/events` 128 000 events/s (94 000–160 000),
-//! `journal/calls` 7 600 calls/s (about 84 000 operations/s), 100 000
-//! customers imported from CSV in 4.0 s, `customers/lookup_100k` 22.5 µs,
-//! `customers/lookup_100k_miss` 8.1 µs.
+//! (load average about 7), two runs: `journal/events` 128 000 and 134 000
+//! events/s; `journal/calls` 7 600 and 6 900 calls/s (11 operations each,
+//! about 80 000 operations/s); 100 000 customers imported from CSV in 4.0 and
+//! 5.0 s; `customers/lookup_100k` 22.5 and 32.6 µs; `lookup_100k_miss` 8.1
+//! and 8.8 µs.
 
 use std::time::{Duration, Instant};
 
