@@ -19,6 +19,7 @@ use ctibox_driver::hal::{
     Board, BoardCommand, BoardEvent, BoardInfo, BoardStats, BoardTime, ChannelId, ChannelKind, CommandKind, EventKind,
     Polarity, SignalState, Target,
 };
+use ctibox_driver::media::detectors::{DetectorEvent, Detectors};
 
 /// The board to use when none is given: `$CTIBOX_BOARD`, else the
 /// simulator's default socket.
@@ -67,6 +68,13 @@ struct MonitorArgs {
     /// Stop after this many seconds of board time.
     #[arg(long = "for", value_name = "SECONDS")]
     duration: Option<f64>,
+    /// Do not run the detectors (DTMF, call-progress tones, caller ID, fax
+    /// tones): show line events only.
+    #[arg(long)]
+    no_detect: bool,
+    /// Also run voice activity detection.
+    #[arg(long)]
+    vad: bool,
 }
 
 #[derive(Debug, Args)]
@@ -173,6 +181,64 @@ fn event_line(info: &BoardInfo, ev: &BoardEvent) -> String {
     format!("{:>12}  {}  {}{}", ev.at.to_string(), target, ev.kind.name(), detail)
 }
 
+/// Human-readable line for what a channel's detectors found.
+fn detector_line(info: &BoardInfo, ch: ChannelId, ev: &DetectorEvent) -> String {
+    let kind = info.channel(ch).map_or("?", |c| c.kind.name());
+    let (at, what) = match *ev {
+        DetectorEvent::DtmfBegin { digit, start } => (start, format!("dtmf {digit} (key down)")),
+        DetectorEvent::Dtmf { digit, start, end, level_dbm0 } => {
+            (end, format!("dtmf {digit} ({} ms, {level_dbm0:.1} dBm0)", end.since(start).as_ms()))
+        }
+        DetectorEvent::Tone { kind, at, level_dbm0, .. } => (at, format!("tone {kind} ({level_dbm0:.1} dBm0)")),
+        DetectorEvent::ToneEnd { kind, end } => (end, format!("tone {kind} ended")),
+        DetectorEvent::CallerId { caller_id, end, fsk, .. } => {
+            let number = caller_id.number.as_ref().and_then(|n| n.as_str()).unwrap_or("-").to_string();
+            let name = caller_id.name.as_ref().and_then(|n| n.as_str()).unwrap_or("").to_string();
+            (end, format!("caller id {} number={number} name={name}", if fsk { "fsk" } else { "dtmf" }))
+        }
+        DetectorEvent::CallerIdFailed { end, .. } => (end, "caller id damaged (ignored)".to_string()),
+        DetectorEvent::Fax { tone, at, .. } => (at, format!("fax tone {tone}")),
+        DetectorEvent::FaxEnded { tone, end } => (end, format!("fax tone {tone} ended")),
+        DetectorEvent::VoiceStart { at, .. } => (at, "voice start".to_string()),
+        DetectorEvent::VoiceStop { at, .. } => (at, "voice stop".to_string()),
+        DetectorEvent::SilenceTimeout { at, .. } => (at, "silence timeout".to_string()),
+    };
+    format!("{:>12}  ch {:<3} {:<5}  {what}", at.to_string(), ch, kind)
+}
+
+/// A detector event as JSON: `{"kind": …, "at": …, …}`.
+fn detector_json(ev: &DetectorEvent) -> serde_json::Value {
+    use serde_json::json;
+    match *ev {
+        DetectorEvent::DtmfBegin { digit, start } => {
+            json!({"kind": "dtmf_begin", "digit": digit.to_string(), "start": start})
+        }
+        DetectorEvent::Dtmf { digit, start, end, level_dbm0 } => {
+            json!({"kind": "dtmf", "digit": digit.to_string(), "start": start, "end": end, "level_dbm0": level_dbm0})
+        }
+        DetectorEvent::Tone { kind, start, at, level_dbm0 } => {
+            json!({"kind": "tone", "tone": kind.to_string(), "start": start, "at": at, "level_dbm0": level_dbm0})
+        }
+        DetectorEvent::ToneEnd { kind, end } => json!({"kind": "tone_end", "tone": kind.to_string(), "end": end}),
+        DetectorEvent::CallerId { caller_id, start, end, fsk } => json!({
+            "kind": "caller_id",
+            "number": caller_id.number.as_ref().and_then(|n| n.as_str()),
+            "name": caller_id.name.as_ref().and_then(|n| n.as_str()),
+            "start": start, "end": end, "fsk": fsk
+        }),
+        DetectorEvent::CallerIdFailed { start, end, fsk } => {
+            json!({"kind": "caller_id_failed", "start": start, "end": end, "fsk": fsk})
+        }
+        DetectorEvent::Fax { tone, start, at, level_dbm0 } => {
+            json!({"kind": "fax", "tone": tone.to_string(), "start": start, "at": at, "level_dbm0": level_dbm0})
+        }
+        DetectorEvent::FaxEnded { tone, end } => json!({"kind": "fax_ended", "tone": tone.to_string(), "end": end}),
+        DetectorEvent::VoiceStart { start, at } => json!({"kind": "voice_start", "start": start, "at": at}),
+        DetectorEvent::VoiceStop { end, at } => json!({"kind": "voice_stop", "end": end, "at": at}),
+        DetectorEvent::SilenceTimeout { since, at } => json!({"kind": "silence_timeout", "since": since, "at": at}),
+    }
+}
+
 /// Signals Ctrl-C and SIGTERM through a flag.
 fn stop_flag() -> Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
@@ -186,6 +252,7 @@ fn stop_flag() -> Result<Arc<AtomicBool>> {
 #[serde(tag = "type", rename_all = "snake_case")]
 enum MonitorJson<'a> {
     Board(&'a BoardEvent),
+    Detected { channel: ChannelId, event: serde_json::Value },
     Action { at: BoardTime, channel: ChannelId, action: &'static str },
     Refused { at: BoardTime, command: &'static str, why: String },
 }
@@ -195,6 +262,12 @@ fn monitor(args: &BoardArgs, m: &MonitorArgs) -> Result<i32> {
     let info = board.info().clone();
     let stop = stop_flag()?;
     let (handle, join) = engine::spawn(board, EngineConfig::default())?;
+    if !m.no_detect {
+        let detectors = Detectors { dtmf: true, tones: true, cid_fsk: true, cid_dtmf: false, fax: true, vad: m.vad };
+        for ch in info.channels.iter().filter(|c| c.kind.has_audio()) {
+            let _ = handle.send(EngineCommand::SetDetectors { channel: ch.id, detectors });
+        }
+    }
     if !args.json {
         println!(
             "monitoring {} ({} channels, {} ms ticks){}; Ctrl-C to stop",
@@ -251,7 +324,19 @@ fn monitor(args: &BoardArgs, m: &MonitorArgs) -> Result<i32> {
                 exit = 1;
                 break;
             }
-            EngineEvent::MediaDone { .. } | EngineEvent::RecordDone { .. } => {}
+            // A key going down is reported again, complete, when it is
+            // released: people read the second one.
+            EngineEvent::Detected { event: DetectorEvent::DtmfBegin { .. }, .. } if !args.json => {}
+            EngineEvent::Detected { channel, event } => {
+                say(
+                    detector_line(&info, channel, &event),
+                    MonitorJson::Detected { channel, event: detector_json(&event) },
+                );
+            }
+            EngineEvent::MediaDone { .. }
+            | EngineEvent::RecordDone { .. }
+            | EngineEvent::Line { .. }
+            | EngineEvent::Released(_) => {}
         }
     }
     handle.stop();
