@@ -301,6 +301,19 @@ fn country_card(country: Country) -> Scorecard {
     let r: Vec<_> = defs.iter().map(|d| judge_render(d, &Render::plain(plan(d, &cfg).0), &|_| {})).collect();
     tally(&mut card, "tonegen: each tone detected and classified", r);
 
+    let mut r = Vec::new();
+    for d in &defs {
+        for lvl in [-8.0f32, -30.0] {
+            let (periods, tail) = plan(d, &cfg);
+            let case = render(d, &Render { level_dbm0: Some(lvl), ..Render::plain(periods) }, tail);
+            r.push(match events(&desc, &case.samples, 160).first() {
+                Some(ToneEvent::Tone { level_dbm0, .. }) if (level_dbm0 - lvl).abs() <= 1.0 => Ok(()),
+                other => Err(format!("{} at {lvl} dBm0: {other:?}", d.kind)),
+            });
+        }
+    }
+    tally(&mut card, "reported level within 1 dB (per frequency)", r);
+
     let r: Vec<_> = defs
         .iter()
         .map(|d| {

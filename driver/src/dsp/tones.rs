@@ -1673,9 +1673,11 @@ struct GroupState {
     sym: u8,
     start: u64,
     ref_power: f32,
-    /// Range of interior block powers (wobble test).
+    /// Range and sum of interior block powers (wobble test, level).
     int_min: f32,
     int_max: f32,
+    int_sum: f32,
+    int_n: u32,
     /// Last block's power, waiting to learn whether it was interior.
     held: Option<f32>,
     /// Blocks of the running segment, and of them those too loud for a gap.
@@ -1710,6 +1712,8 @@ impl GroupState {
             ref_power: 0.0,
             int_min: f32::INFINITY,
             int_max: 0.0,
+            int_sum: 0.0,
+            int_n: 0,
             held: None,
             blocks: 0,
             loud: 0,
@@ -1738,6 +1742,13 @@ impl GroupState {
         } else {
             self.hist_len += 1;
         }
+    }
+
+    /// Power of the running burst: the mean of its interior blocks (a
+    /// maximum would be biased by the beat of close pairs, +1.8 dB for
+    /// 440+480 Hz), or its loudest block while it has none.
+    fn burst_power(&self) -> f32 {
+        if self.int_n > 0 { self.int_sum / self.int_n as f32 } else { self.ref_power }
     }
 
     /// In a gap with nothing pending: a silent block changes nothing but
@@ -1968,14 +1979,15 @@ impl Channel {
         let st = &mut self.groups[g];
         st.blocks = st.blocks.saturating_add(1);
         // Loud for a gap: against the burst running now or the last one.
-        let burst_power = if st.sym != 0 { st.ref_power } else { st.last_on_power };
+        let burst_power = if st.sym != 0 { st.burst_power() } else { st.last_on_power };
         let loud = total > burst_power * d.quiet_ratio;
         st.loud = st.loud.saturating_add(loud as u32);
         // The first block after the running burst's last: place its end.
         if st.sym != 0 && st.prev_sym == st.sym && sym != st.sym {
             let set = Self::sym_set(d, g, st.sym);
-            let c_prev = coverage(Self::sym_power(d, g, st.sym, &prev_set_p), st.ref_power, set.subs);
-            let c_cur = coverage(Self::sym_power(d, g, st.sym, set_p), st.ref_power, set.subs);
+            let level = st.burst_power();
+            let c_prev = coverage(Self::sym_power(d, g, st.sym, &prev_set_p), level, set.subs);
+            let c_cur = coverage(Self::sym_power(d, g, st.sym, set_p), level, set.subs);
             st.pending_end = (bs.saturating_sub(BLOCK_SAMPLES as u64) + cover_samples(c_prev + c_cur)).max(st.start);
         }
         let mut committed = false;
@@ -1984,11 +1996,13 @@ impl Channel {
             if sym != 0 {
                 let pw = Self::sym_power(d, g, sym, set_p);
                 st.ref_power = st.ref_power.max(pw);
-                if let Some(h) = st.held {
-                    if st.prev_sym == sym {
-                        st.int_min = st.int_min.min(h);
-                        st.int_max = st.int_max.max(h);
-                    }
+                if let Some(h) = st.held
+                    && st.prev_sym == sym
+                {
+                    st.int_min = st.int_min.min(h);
+                    st.int_max = st.int_max.max(h);
+                    st.int_sum += h;
+                    st.int_n += 1;
                 }
                 st.held = if st.prev_sym == sym { Some(pw) } else { None };
             }
@@ -2025,7 +2039,7 @@ impl Channel {
                 }
             }
             let pending = self.groups[g].pending;
-            let ref_power = self.groups[g].ref_power;
+            let ref_power = self.groups[g].burst_power();
             if self.active.is_none()
                 && let Some(p) = pending
                 && be >= p.at
@@ -2035,7 +2049,8 @@ impl Channel {
             {
                 self.groups[g].pending = None;
                 let tmpl = d.templates[p.template as usize];
-                let power = if tmpl.steps[p.step as usize].sym != 0 { p.power.max(ref_power) } else { p.power };
+                // A continuous tone's level is its running burst's.
+                let power = if p.power == 0.0 { ref_power } else { p.power };
                 self.begin(g, tmpl, p.step, p.start, power, p.comps, be, out);
                 // A one-shot tone ends once its last burst has been heard.
                 if let Some(a) = self.active
@@ -2062,7 +2077,7 @@ impl Channel {
             let ratio = if beats { d.wobble_ratio * BEAT_WOBBLE_RATIO } else { d.wobble_ratio };
             st.int_max <= st.int_min * ratio || st.int_min == f32::INFINITY
         };
-        let old = Seg { start: st.start, len: 0, power: st.ref_power, sym: st.sym, steady };
+        let old = Seg { start: st.start, len: 0, power: st.burst_power(), sym: st.sym, steady };
         let new_ref = st.cand_p_first.max(p_second);
         let on_start = if new_sym != 0 {
             let set = Self::sym_set(d, g, new_sym);
@@ -2116,6 +2131,8 @@ impl Channel {
         st.ref_power = if new_sym != 0 { new_ref } else { 0.0 };
         st.int_min = f32::INFINITY;
         st.int_max = 0.0;
+        st.int_sum = 0.0;
+        st.int_n = 0;
         st.held = if new_sym != 0 { Some(p_second) } else { None };
         st.cand_blocks = 0;
         st.pending = None;
@@ -2206,7 +2223,7 @@ impl Channel {
             let comps = t.steps[..len].iter().find(|s| s.sym != 0).map_or(1, |s| Self::sym_set(d, g, s.sym).comps);
             if t.mode == Mode::Continuous {
                 if st.sym == t.steps[0].sym && st.sym != 0 && st.start >= st.consumed {
-                    let p = Pending { at: 0, template: ti as u8, step: 0, start: st.start, power: st.ref_power, comps };
+                    let p = Pending { at: 0, template: ti as u8, step: 0, start: st.start, power: 0.0, comps };
                     add((0.0, t.steps[0].min, t.steps[0].max, Some(p)));
                 }
                 continue;
