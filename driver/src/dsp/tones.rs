@@ -5,7 +5,7 @@
 //!
 //! A [`ToneProfile`] is data: one [`ToneDef`] per [`ToneKind`] (dial,
 //! ringback, busy, congestion, call waiting, SIT), each a
-//! [`ToneSpec`](super::tonegen::ToneSpec) that [`super::tonegen`] plays (the
+//! [`ToneSpec`] that [`super::tonegen`] plays (the
 //! simulator's central office, FXS dial tone) and the detector reads.
 //! [`Country`] parses the codes `CN`, `RU`, `US`, `UK` (`GB`) and `EU`
 //! (`DE`); [`Country::profile`] gives the built-in table. Tones are written
@@ -39,7 +39,7 @@
 //!    channel costs a copy and a sum of squares).
 //! 2. **Filters.** Every distinct profile frequency gets one single-bin DFT
 //!    (a Goertzel filter's result, at most [`MAX_DETECTOR_FREQS`]),
-//!    computed as Σ x[n]·e^{−jωn} against a table of e^{−jωn} kept in the
+//!    computed as Σ x\[n\]·e^{−jωn} against a table of e^{−jωn} kept in the
 //!    descriptor: eight samples (one `[f32; 8]` vector, an AVX register with
 //!    FMA when the CPU has AVX2+FMA) per step and no recurrence, so a filter
 //!    costs a fraction of a cycle per sample, and its window is a sum of
