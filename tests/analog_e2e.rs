@@ -203,7 +203,7 @@ fn separate_simulator_process_in_fast_mode() {
     let (code, out, err) = sim.wait(WallDuration::from_secs(30));
     assert_eq!(code, 0, "ctibox-sim run passed every expectation:\n{out}\n{err}");
     assert!(out.contains("PASS"), "{out}");
-    let wav = ctibox_driver::media::wav::read_file(&dir.path("alice.wav")).expect("Alice's recording");
+    let wav = ctibox_driver::media::wav::read_file(dir.path("alice.wav")).expect("Alice's recording");
     check(&seen, &wav.mono_i16());
 }
 
