@@ -5,8 +5,8 @@
 //! - [`open`]: opening any board by its config string, `builtin` included.
 
 pub mod board;
-pub mod open;
 pub mod control;
+pub mod open;
 pub mod scenario;
 pub mod server;
 pub mod world;
