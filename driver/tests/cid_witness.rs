@@ -95,7 +95,10 @@ fn text<const N: usize>(s: &str) -> Option<CidText<N>> {
 
 /// The FSK cases: standard, message, and the same message as spandsp
 /// fields (type 0 = raw SDMF body).
-fn fsk_cases() -> Vec<(&'static str, CidStandard, CidMessage, u8, Vec<(u8, &'static [u8])>)> {
+/// Fields the witness must report: (parameter type, value).
+type Fields = Vec<(u8, &'static [u8])>;
+
+fn fsk_cases() -> Vec<(&'static str, CidStandard, CidMessage, u8, Fields)> {
     let bell_mdmf = CallerId {
         date_time: dt(3, 24, 9, 30),
         number: text("5551212345"),
@@ -230,7 +233,7 @@ fn we_decode_spandsp_fsk_caller_id() {
     assert!(card.print(), "we did not decode every spandsp message");
 }
 
-fn dtmf_cases() -> Vec<(&'static str, DtmfCidFormat, CallerId, u8, Vec<(u8, &'static [u8])>)> {
+fn dtmf_cases() -> Vec<(&'static str, DtmfCidFormat, CallerId, u8, Fields)> {
     let num = |n: &str| CallerId::with_number(n).unwrap();
     let absent = |a| CallerId { number_absence: Some(a), ..Default::default() };
     vec![
