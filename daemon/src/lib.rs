@@ -4,4 +4,5 @@
 //! run the daemon's parts directly.
 
 pub mod config;
+pub mod core;
 pub mod records;

@@ -1,0 +1,211 @@
+//! The call-control core's interface: what the API and the CLI may ask of
+//! it, what it answers, and the events it publishes (CTI events).
+//!
+//! The core is one thread that owns every call. Requests reach it over a
+//! bounded channel with a one-shot reply; events leave it on a broadcast
+//! channel that every WebSocket client subscribes to. Every event carries a
+//! sequence number; a client that (re)connects takes a [`Snapshot`] (which
+//! carries the sequence it is current to) and then ignores events with a
+//! sequence at or below it.
+
+use serde::{Deserialize, Serialize};
+
+use ctibox_driver::hal::ChannelId;
+
+pub use crate::records::{CallId, LegId};
+
+/// What a channel is doing, as a technician or a console shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelStatus {
+    /// Free.
+    Idle,
+    /// FXO: a call is ringing in. FXS: we ring the phone.
+    Ringing,
+    /// FXS: off-hook, hearing dial tone or dialling.
+    Dialing,
+    /// FXO: seized for an outgoing call, dialling or waiting for an answer.
+    Calling,
+    /// In a call.
+    Talking,
+    /// The party on this channel is on hold.
+    Held,
+    /// FXS: the call is over but the phone is still off-hook.
+    Releasing,
+    /// Not usable (no line state machine, board alarm).
+    Down,
+}
+
+/// One channel as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelView {
+    pub channel: ChannelId,
+    /// `fxo`, `fxs`, `e1`, `dchan`.
+    pub kind: String,
+    /// The trunk group or extension it belongs to.
+    pub role: String,
+    /// Extension number or trunk name.
+    pub name: String,
+    pub status: ChannelStatus,
+    pub call: Option<CallId>,
+    /// Board time of the last change, ms.
+    pub since_ms: u64,
+}
+
+/// State of a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallStatus {
+    /// Ringing its destination (or dialling out).
+    Ringing,
+    /// Connected.
+    Up,
+    /// Ended.
+    Ended,
+}
+
+/// State of one leg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LegStatus {
+    /// Being rung (an extension) or dialled (a trunk).
+    Ringing,
+    /// The far end's line is alerting (ringback heard).
+    Alerting,
+    Up,
+    Held,
+    Ended,
+}
+
+/// One leg as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegView {
+    pub leg: LegId,
+    pub channel: ChannelId,
+    /// `caller`, `callee`, `consult`, `conference`…
+    pub role: String,
+    /// The party: an extension number or an outside number.
+    pub party: String,
+    pub status: LegStatus,
+}
+
+/// One call as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallView {
+    pub call: CallId,
+    /// `inbound`, `outbound`, `internal`.
+    pub direction: String,
+    pub caller_number: Option<String>,
+    pub caller_name: Option<String>,
+    pub called_number: Option<String>,
+    pub status: CallStatus,
+    pub legs: Vec<LegView>,
+    pub started_ms: u64,
+    pub answered_ms: Option<u64>,
+    pub ended_ms: Option<u64>,
+    /// Why it ended (`normal`, `busy`, `no_answer`…).
+    pub cause: Option<String>,
+}
+
+/// Everything current, for a client that just connected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The sequence of the last event this snapshot includes.
+    pub seq: u64,
+    pub board_ms: u64,
+    pub channels: Vec<ChannelView>,
+    pub calls: Vec<CallView>,
+}
+
+/// A CTI event, published on every change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CtiEvent {
+    pub seq: u64,
+    /// Board time, ms.
+    pub at_ms: u64,
+    #[serde(flatten)]
+    pub kind: CtiEventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CtiEventKind {
+    /// A channel changed state.
+    Channel { channel: ChannelView },
+    /// A call changed state (the whole call).
+    Call { call: CallView },
+    /// Caller ID arrived on a line.
+    CallerId { channel: ChannelId, number: Option<String>, name: Option<String>, call: Option<CallId> },
+    /// A DTMF key during a call.
+    Dtmf { channel: ChannelId, digit: char, call: Option<CallId> },
+}
+
+/// Blind or consultative transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferMode {
+    /// Send the other party to the target at once.
+    Blind,
+    /// Call the target first; complete the transfer with
+    /// [`CoreRequest::CompleteTransfer`] (or by the transferring extension
+    /// hanging up).
+    Attended,
+}
+
+/// What the API or CLI asks of the core.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum CoreRequest {
+    Snapshot,
+    /// Ring extension `from`; when it answers, call `to` (an extension or an
+    /// outside number, through the dial plan).
+    Originate { from: String, to: String },
+    /// Answer a ringing inbound trunk call and hold the caller (music on
+    /// hold) until it is transferred.
+    Answer { call: CallId },
+    /// End a call, or one leg of it.
+    Hangup { call: CallId, leg: Option<LegId> },
+    /// Put a leg's party on hold (music on hold).
+    Hold { call: CallId, leg: LegId },
+    Unhold { call: CallId, leg: LegId },
+    /// Transfer a leg's party to `to` (extension, group or outside number).
+    Transfer { call: CallId, leg: LegId, to: String, mode: TransferMode },
+    /// Finish an attended transfer: connect the held party to the consulted
+    /// one and drop the transferring leg.
+    CompleteTransfer { call: CallId },
+    /// Add `to` to the call as a third party.
+    Conference { call: CallId, to: String },
+}
+
+/// What the core answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum CoreReply {
+    Snapshot(Snapshot),
+    /// Done; the call concerned.
+    Ok { call: Option<CallId> },
+}
+
+/// Why the core refused a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "error", content = "detail", rename_all = "snake_case")]
+pub enum CoreError {
+    #[error("no call {0}")]
+    NoSuchCall(CallId),
+    #[error("call {call} has no leg {leg}")]
+    NoSuchLeg { call: CallId, leg: LegId },
+    #[error("no extension {0}")]
+    NoSuchExtension(String),
+    #[error("`{0}` matches no route of the dial plan")]
+    NoRoute(String),
+    #[error("extension {0} is busy")]
+    Busy(String),
+    #[error("no free line in trunk group `{0}`")]
+    NoFreeLine(String),
+    #[error("{0}")]
+    InvalidState(String),
+    #[error("the call-control core is not running")]
+    Gone,
+    #[error("the call-control core did not answer in time")]
+    Timeout,
+}
