@@ -336,6 +336,7 @@ fn monitor(args: &BoardArgs, m: &MonitorArgs) -> Result<i32> {
             EngineEvent::MediaDone { .. }
             | EngineEvent::RecordDone { .. }
             | EngineEvent::Line { .. }
+            | EngineEvent::Tick { .. }
             | EngineEvent::Released(_) => {}
         }
     }

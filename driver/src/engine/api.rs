@@ -180,6 +180,9 @@ pub enum EngineEvent {
     Released(Released),
     /// The board failed; the engine has stopped.
     BoardFailed { at: BoardTime, error: String },
+    /// A tick is done; board time is now `end`. Sent last for every tick,
+    /// after the tick's other events: the slow side's clock.
+    Tick { end: BoardTime },
 }
 
 /// Counters the engine keeps; readable from any thread.
@@ -254,6 +257,10 @@ pub struct EngineHandle {
     pub stats: Arc<EngineStats>,
     pub info: BoardInfo,
     pub(crate) stop: Arc<AtomicBool>,
+    pub(crate) ack: Sender<()>,
+    /// Whether the engine waits for [`EngineHandle::ack_tick`] after each
+    /// tick.
+    pub lockstep: bool,
 }
 
 impl EngineHandle {
@@ -265,9 +272,19 @@ impl EngineHandle {
             TrySendError::Disconnected(_) => SendError::Gone,
         })
     }
+    /// In lock-step mode, let the engine start its next tick. Call it after
+    /// handling an [`EngineEvent::Tick`] (and whatever came before it).
+    pub fn ack_tick(&self) {
+        if self.lockstep {
+            let _ = self.ack.try_send(());
+        }
+    }
+
     /// Ask the engine to stop after its current tick.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
         let _ = self.commands.try_send(EngineCommand::Shutdown);
+        // An engine in lock-step may be waiting for us.
+        let _ = self.ack.try_send(());
     }
 }

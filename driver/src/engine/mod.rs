@@ -76,6 +76,12 @@ pub struct EngineConfig {
     pub detectors: DetectorShared,
     /// FSK caller-ID standard of the channels' default receivers.
     pub cid_standard: CidStandard,
+    /// Lock-step with the slow side: after each tick the engine sends
+    /// [`EngineEvent::Tick`] and waits until [`EngineHandle::ack_tick`] is
+    /// called, so the slow side reacts to tick N before tick N+1 starts.
+    /// For fast simulated boards only (deterministic tests, load runs): a
+    /// real-time board must never wait, so leave this off there.
+    pub lockstep: bool,
 }
 
 impl EngineConfig {
@@ -89,6 +95,7 @@ impl EngineConfig {
             tones: country.profile(),
             detectors: DetectorShared::for_country(country),
             cid_standard: default_cid_standard(country),
+            lockstep: false,
         }
     }
 }
@@ -143,6 +150,7 @@ pub struct Engine<B: Board> {
     line_pending: Vec<(usize, BoardTime, DspInput)>,
     cmd_rx: Receiver<EngineCommand>,
     evt_tx: Sender<EngineEvent>,
+    ack_rx: Receiver<()>,
     rec_tx: Sender<RecordBlock>,
     pool: Arc<BlockPool>,
     stats: Arc<EngineStats>,
@@ -187,6 +195,7 @@ impl<B: Board> Engine<B> {
             .collect();
         let (cmd_tx, cmd_rx) = bounded(config.command_capacity);
         let (evt_tx, evt_rx) = bounded(config.event_capacity);
+        let (ack_tx, ack_rx) = bounded(1);
         // Enough room for every record block in the pool.
         let (rec_tx, rec_rx) = bounded(config.record_blocks.max(1));
         let pool = BlockPool::new(config.record_blocks);
@@ -200,6 +209,8 @@ impl<B: Board> Engine<B> {
             stats: stats.clone(),
             info: info.clone(),
             stop: stop.clone(),
+            ack: ack_tx,
+            lockstep: config.lockstep,
         };
         let mut tx_codes = vec![0u8; n * samples];
         for (p, chunk) in ports.iter().zip(tx_codes.chunks_mut(samples)) {
@@ -221,6 +232,7 @@ impl<B: Board> Engine<B> {
             line_pending: Vec::with_capacity(256),
             cmd_rx,
             evt_tx,
+            ack_rx,
             rec_tx,
             pool,
             stats,
@@ -309,6 +321,15 @@ impl<B: Board> Engine<B> {
         let ns = started.elapsed().as_nanos() as u64;
         s.busy_ns.fetch_add(ns, Ordering::Relaxed);
         s.max_tick_ns.fetch_max(ns, Ordering::Relaxed);
+        if self.config.lockstep {
+            // Wait for the slow side to take in this tick. A slow side that
+            // is gone ends the loop.
+            if self.evt_tx.send(EngineEvent::Tick { end }).is_err() || self.ack_rx.recv().is_err() {
+                return Ok(Step::Shutdown);
+            }
+        } else {
+            self.emit(EngineEvent::Tick { end });
+        }
         Ok(if shutdown { Step::Shutdown } else { Step::Continue })
     }
 

@@ -64,7 +64,12 @@ impl Board for MemBoard {
 }
 
 fn engine(fxo: u16, fxs: u16) -> (Engine<MemBoard>, EngineHandle) {
-    Engine::new(MemBoard::new(fxo, fxs), EngineConfig { event_capacity: 64, ..EngineConfig::default() })
+    Engine::new(MemBoard::new(fxo, fxs), EngineConfig { event_capacity: 8192, ..EngineConfig::default() })
+}
+
+/// The next event that is not a tick.
+fn next_event(h: &EngineHandle) -> Option<EngineEvent> {
+    h.events.try_iter().find(|e| !matches!(e, EngineEvent::Tick { .. }))
 }
 
 #[test]
@@ -111,9 +116,9 @@ fn play_tone_and_media_done_events() {
         assert!((g - w).abs() <= 16 + w.abs() / 16, "{g} vs {w}");
     }
     e.step().unwrap();
-    assert!(h.events.try_recv().is_err(), "still playing after 320 of 400 samples");
+    assert!(next_event(&h).is_none(), "still playing after 320 of 400 samples");
     e.step().unwrap();
-    match h.events.try_recv().unwrap() {
+    match next_event(&h).unwrap() {
         EngineEvent::MediaDone { channel, id, kind, at, finished, buffer } => {
             assert_eq!((channel, id, kind, finished), (ChannelId(2), 9, MediaKind::Play, true));
             assert_eq!(at, BoardTime::from_samples(320));
@@ -127,7 +132,7 @@ fn play_tone_and_media_done_events() {
     h.send(EngineCommand::Tone { channel: ChannelId(2), id: 2, spec }).unwrap();
     e.step().unwrap();
     assert!(matches!(
-        h.events.try_recv().unwrap(),
+        next_event(&h).unwrap(),
         EngineEvent::MediaDone { id: 1, kind: MediaKind::Tone, finished: false, .. }
     ));
     let lvl =
@@ -146,7 +151,7 @@ fn board_events_and_commands_pass_through_with_refusals() {
     h.send(EngineCommand::StopMedia { channel: ChannelId(7) }).unwrap();
     e.step().unwrap();
     assert_eq!(e.board().commands, [BoardCommand::new(ChannelId(1), CommandKind::OffHook)]);
-    let evs: Vec<EngineEvent> = h.events.try_iter().collect();
+    let evs: Vec<EngineEvent> = h.events.try_iter().filter(|e| !matches!(e, EngineEvent::Tick { .. })).collect();
     assert!(matches!(evs[0], EngineEvent::Refused { command: "ring_start", .. }));
     assert!(matches!(evs[1], EngineEvent::Refused { command: "bridge", why: Refusal::Switch(_), .. }));
     assert!(matches!(evs[2], EngineEvent::Refused { why: Refusal::NoSuchChannel(ChannelId(7)), .. }));
@@ -156,14 +161,15 @@ fn board_events_and_commands_pass_through_with_refusals() {
 
 #[test]
 fn full_event_channel_is_counted_not_waited_on() {
-    let (mut e, _h) = engine(1, 0);
+    let (mut e, _h) = Engine::new(MemBoard::new(1, 0), EngineConfig { event_capacity: 64, ..EngineConfig::default() });
     for _ in 0..100 {
         let ev = BoardEvent::channel(BoardTime::ZERO, ChannelId(1), EventKind::RingOn);
         e.board_mut().pending_events.push(ev);
         e.step().unwrap();
     }
     let s = e.stats.snapshot();
-    assert_eq!(s.events_dropped, 100 - 64);
+    // Each tick sends the ring and its tick event: 200 into a queue of 64.
+    assert_eq!(s.events_dropped, 200 - 64);
     assert_eq!(s.ticks, 100);
     assert_eq!(s.board_time, BoardTime::from_samples(100 * 160));
 }
@@ -345,4 +351,30 @@ fn daemon_detectors_report_dtmf_in_board_time() {
     assert_eq!(digits[0].0, '7');
     // Switched on at tick 10 (200 ms); the tone starts at its first sample.
     assert!(digits[0].1.as_ms().abs_diff(200) <= 2, "{:?}", digits[0].1);
+}
+
+#[test]
+fn lockstep_waits_for_the_slow_side() {
+    let (mut e, h) = Engine::new(MemBoard::new(1, 0), EngineConfig { lockstep: true, ..EngineConfig::default() });
+    let t = std::thread::spawn(move || {
+        for _ in 0..3 {
+            e.step().unwrap();
+        }
+        e.stats.snapshot().ticks
+    });
+    let mut ticks = Vec::new();
+    while ticks.len() < 3 {
+        match h.events.recv().unwrap() {
+            EngineEvent::Tick { end } => {
+                ticks.push(end);
+                // The engine is waiting: it has not started the next tick.
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                assert_eq!(h.stats.snapshot().ticks, ticks.len() as u64);
+                h.ack_tick();
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(t.join().unwrap(), 3);
+    assert_eq!(ticks, [BoardTime::from_ms(20), BoardTime::from_ms(40), BoardTime::from_ms(60)]);
 }
