@@ -186,6 +186,10 @@ impl<W: SimWorld> Board for InProcessBoard<W> {
     fn signals(&self) -> &SignalState {
         &self.signals
     }
+
+    fn paced_by_clock(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -140,6 +140,9 @@ impl<B: Board> Board for Paced<B> {
     fn signals(&self) -> &SignalState {
         self.inner.signals()
     }
+    fn paced_by_clock(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

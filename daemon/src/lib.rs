@@ -5,4 +5,5 @@
 
 pub mod config;
 pub mod core;
+pub mod daemon;
 pub mod records;

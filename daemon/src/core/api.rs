@@ -87,6 +87,8 @@ pub struct LegView {
     /// The party: an extension number or an outside number.
     pub party: String,
     pub status: LegStatus,
+    /// On hold (hearing music).
+    pub held: bool,
 }
 
 /// One call as the API shows it.
@@ -159,22 +161,46 @@ pub enum CoreRequest {
     Snapshot,
     /// Ring extension `from`; when it answers, call `to` (an extension or an
     /// outside number, through the dial plan).
-    Originate { from: String, to: String },
+    Originate {
+        from: String,
+        to: String,
+    },
     /// Answer a ringing inbound trunk call and hold the caller (music on
     /// hold) until it is transferred.
-    Answer { call: CallId },
+    Answer {
+        call: CallId,
+    },
     /// End a call, or one leg of it.
-    Hangup { call: CallId, leg: Option<LegId> },
+    Hangup {
+        call: CallId,
+        leg: Option<LegId>,
+    },
     /// Put a leg's party on hold (music on hold).
-    Hold { call: CallId, leg: LegId },
-    Unhold { call: CallId, leg: LegId },
+    Hold {
+        call: CallId,
+        leg: LegId,
+    },
+    Unhold {
+        call: CallId,
+        leg: LegId,
+    },
     /// Transfer a leg's party to `to` (extension, group or outside number).
-    Transfer { call: CallId, leg: LegId, to: String, mode: TransferMode },
+    Transfer {
+        call: CallId,
+        leg: LegId,
+        to: String,
+        mode: TransferMode,
+    },
     /// Finish an attended transfer: connect the held party to the consulted
     /// one and drop the transferring leg.
-    CompleteTransfer { call: CallId },
+    CompleteTransfer {
+        call: CallId,
+    },
     /// Add `to` to the call as a third party.
-    Conference { call: CallId, to: String },
+    Conference {
+        call: CallId,
+        to: String,
+    },
 }
 
 /// What the core answers.
@@ -183,7 +209,9 @@ pub enum CoreRequest {
 pub enum CoreReply {
     Snapshot(Snapshot),
     /// Done; the call concerned.
-    Ok { call: Option<CallId> },
+    Ok {
+        call: Option<CallId>,
+    },
 }
 
 /// Why the core refused a request.

@@ -1,7 +1,455 @@
-//! Call control: the core thread that owns every call (being written).
+//! Call control: the core thread that owns every call.
+//!
+//! The core takes the engine's events (line events from the analog
+//! signalling state machines, detector events, the per-tick board time) and
+//! the API's requests, keeps the call model (calls made of legs on
+//! channels), tells the engine what to do (ring, answer, dial, hang up,
+//! connect channels, play tones and music on hold), writes every step to the
+//! call journal through the records thread, and publishes CTI events.
+//!
+//! Timing is board time only: ring timeouts and the like are checked when a
+//! tick event says board time has passed them. With a lock-step engine
+//! (fast simulated boards) the core acknowledges every tick after handling
+//! it, so a run is deterministic.
+//!
+//! Audio follows one rule ([`Core::reconnect`]): in a call, the legs that are
+//! answered and not on hold hear each other (two legs: a bridge; three: a
+//! conference); a held leg hears music on hold; a caller alone while its
+//! destination rings hears ringback.
 
 pub mod api;
+mod flows;
 pub mod handle;
+pub mod lines;
+mod model;
+pub mod moh;
+mod requests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossbeam_channel::select;
+
+use ctibox_driver::dsp::tones::{ToneKind, ToneProfile};
+use ctibox_driver::engine::{EngineCommand, EngineEvent, EngineHandle};
+use ctibox_driver::hal::{BoardTime, ChannelId, ChannelKind};
+use ctibox_driver::media::player::PlayBuffer;
+use ctibox_driver::signaling::analog::LineCommand;
 
 pub use api::*;
 pub use handle::{CoreHandle, CoreInbox, CoreResult, Envelope, ReplyTo};
+use model::{Call, ChanRole, Chan, Media};
+
+use crate::config::Config;
+use crate::records::{HangupCause, JournalOp, RecordsHandle, Stamp, now_wall_ms};
+
+/// Control messages from the daemon itself (not the API).
+#[derive(Debug)]
+pub enum CoreControl {
+    /// Take a new, already validated config (lines of channels in a call
+    /// keep their settings until the call ends).
+    Reload(Arc<Config>),
+    /// Stop: end every call as interrupted and leave.
+    Shutdown,
+}
+
+/// The call-control core. Build with [`Core::new`], run with [`Core::run`]
+/// on its own thread.
+pub struct Core {
+    config: Arc<Config>,
+    engine: EngineHandle,
+    records: RecordsHandle,
+    inbox: CoreInbox,
+    control: crossbeam_channel::Receiver<CoreControl>,
+    chans: Vec<Chan>,
+    calls: BTreeMap<CallId, Call>,
+    now: BoardTime,
+    seq: u64,
+    moh: PlayBuffer,
+    tones: ToneProfile,
+    /// Round-robin position per trunk group.
+    hunt_pos: BTreeMap<String, usize>,
+    dirty_chans: BTreeSet<usize>,
+    dirty_calls: BTreeSet<CallId>,
+    /// Ended calls whose CTI event waits until their journal rows are
+    /// committed (journal sequence, event).
+    pending_ended: Vec<(u64, CtiEventKind)>,
+    media_ids: u32,
+    stop: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core").field("now", &self.now).field("calls", &self.calls.len()).finish_non_exhaustive()
+    }
+}
+
+impl Core {
+    /// A core for the configured channels of the engine's board.
+    pub fn new(
+        config: Arc<Config>,
+        engine: EngineHandle,
+        records: RecordsHandle,
+        inbox: CoreInbox,
+        control: crossbeam_channel::Receiver<CoreControl>,
+        moh: PlayBuffer,
+    ) -> Core {
+        let tones = tone_profile(&config);
+        let chans = engine
+            .info
+            .channels
+            .iter()
+            .map(|c| Chan {
+                id: c.id,
+                kind: c.kind,
+                role: role_of(&config, c.id),
+                status: if role_of(&config, c.id) == ChanRole::Unused { ChannelStatus::Down } else { ChannelStatus::Idle },
+                since: BoardTime::ZERO,
+                call: None,
+                media: Media::None,
+            })
+            .collect();
+        Core {
+            config,
+            engine,
+            records,
+            inbox,
+            control,
+            chans,
+            calls: BTreeMap::new(),
+            now: BoardTime::ZERO,
+            seq: 0,
+            moh,
+            tones,
+            hunt_pos: BTreeMap::new(),
+            dirty_chans: BTreeSet::new(),
+            dirty_calls: BTreeSet::new(),
+            pending_ended: Vec::new(),
+            media_ids: 0,
+            stop: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// A flag that stops [`Core::run`] when set.
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        self.stop.clone()
+    }
+
+    /// Write the configured channels to the journal.
+    fn journal_channels(&self) {
+        for c in &self.chans {
+            let (role, name) = match &c.role {
+                ChanRole::Trunk(t) => ("trunk", t.clone()),
+                ChanRole::Extension(e) => ("extension", e.clone()),
+                ChanRole::Unused => ("unused", String::new()),
+            };
+            let span = self.engine.info.channel(c.id).map_or(0, |i| i.span.0 as u32);
+            self.journal(JournalOp::Channel {
+                number: c.id.0 as u32,
+                kind: c.kind.name().to_string(),
+                span,
+                role: role.to_string(),
+                name,
+                wall_ms: now_wall_ms(),
+            });
+        }
+    }
+
+    /// Run until shutdown, the engine's end, or the stop flag.
+    pub fn run(mut self) {
+        self.journal_channels();
+        let events = self.engine.events.clone();
+        let requests = self.inbox.requests.clone();
+        let control = self.control.clone();
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                self.shutdown("the daemon stopped");
+                return;
+            }
+            select! {
+                recv(events) -> ev => match ev {
+                    Ok(ev) => {
+                        if !self.on_engine(ev) {
+                            self.shutdown("the board stopped");
+                            return;
+                        }
+                    }
+                    Err(_) => {
+                        self.shutdown("the engine stopped");
+                        return;
+                    }
+                },
+                recv(requests) -> env => {
+                    if let Ok(env) = env {
+                        let r = self.on_request(env.request);
+                        env.reply.send(r);
+                        self.publish();
+                    }
+                },
+                recv(control) -> c => match c {
+                    Ok(CoreControl::Reload(cfg)) => self.reload(cfg),
+                    Ok(CoreControl::Shutdown) | Err(_) => {
+                        self.shutdown("the daemon stopped");
+                        return;
+                    }
+                },
+                default(std::time::Duration::from_millis(50)) => self.flush_pending_ended(),
+            }
+        }
+    }
+
+    /// Handle one engine event; false when the board is gone.
+    fn on_engine(&mut self, ev: EngineEvent) -> bool {
+        match ev {
+            EngineEvent::Tick { end } => {
+                self.now = end;
+                self.on_timers();
+                self.publish();
+                self.engine.ack_tick();
+            }
+            EngineEvent::Line { channel, at, event } => {
+                self.now = self.now.max(at);
+                self.on_line(channel, event);
+            }
+            EngineEvent::Detected { .. } | EngineEvent::Board(_) => {}
+            EngineEvent::MediaDone { .. } | EngineEvent::RecordDone { .. } | EngineEvent::Released(_) => {}
+            EngineEvent::Refused { command, why, .. } => {
+                tracing::warn!(command, %why, "the engine refused a command");
+            }
+            EngineEvent::BoardFailed { error, .. } => {
+                tracing::error!("board failed: {error}");
+                return false;
+            }
+        }
+        true
+    }
+
+    fn reload(&mut self, cfg: Arc<Config>) {
+        // Roles of channels follow the new config; channels in a call keep
+        // going and pick up their new role when idle.
+        for i in 0..self.chans.len() {
+            let role = role_of(&cfg, self.chans[i].id);
+            self.chans[i].role = role;
+        }
+        self.tones = tone_profile(&cfg);
+        self.config = cfg;
+        tracing::info!("configuration reloaded");
+    }
+
+    /// End every call as interrupted (the daemon is going down).
+    fn shutdown(&mut self, why: &str) {
+        let ids: Vec<CallId> = self.calls.keys().copied().collect();
+        for id in ids {
+            self.end_call(id, HangupCause::Interrupted, why);
+        }
+        self.publish();
+        // Give the records thread a moment to commit the last rows.
+        let seq = self.records.committed_seq();
+        let _ = self.records.wait_committed(seq.max(self.last_journal_seq()), std::time::Duration::from_secs(2));
+        self.flush_pending_ended();
+    }
+
+    fn last_journal_seq(&self) -> u64 {
+        self.records.stats().submitted
+    }
+
+    // --- helpers used by the flows ---------------------------------------
+
+    fn stamp(&self) -> Stamp {
+        Stamp { board_ms: self.now.as_ms() as i64, wall_ms: now_wall_ms() }
+    }
+
+    /// Submit a journal op; returns its sequence (0 if it could not be
+    /// queued, which the records thread counts).
+    fn journal(&self, op: JournalOp) -> u64 {
+        match self.records.submit(op) {
+            Ok(seq) => seq,
+            Err(e) => {
+                tracing::error!("journal: {e}");
+                0
+            }
+        }
+    }
+
+    fn engine_cmd(&self, cmd: EngineCommand) {
+        if let Err(e) = self.engine.send(cmd) {
+            tracing::error!("engine: {e}");
+        }
+    }
+
+    fn line(&self, ch: ChannelId, command: LineCommand) {
+        self.engine_cmd(EngineCommand::Line { channel: ch, command });
+    }
+
+    fn chan(&self, ch: ChannelId) -> Option<&Chan> {
+        self.chans.get(ch.index())
+    }
+
+    fn set_status(&mut self, ch: ChannelId, status: ChannelStatus) {
+        let now = self.now;
+        if let Some(c) = self.chans.get_mut(ch.index())
+            && c.status != status
+        {
+            c.status = status;
+            c.since = now;
+            self.dirty_chans.insert(ch.index());
+        }
+    }
+
+    fn set_chan_call(&mut self, ch: ChannelId, call: Option<(CallId, LegId)>) {
+        if let Some(c) = self.chans.get_mut(ch.index())
+            && c.call != call
+        {
+            c.call = call;
+            self.dirty_chans.insert(ch.index());
+        }
+    }
+
+    /// Play (or stop) a tone or music on a channel, if it is not already.
+    fn set_media(&mut self, ch: ChannelId, media: Media) {
+        let Some(c) = self.chans.get(ch.index()) else { return };
+        if c.media == media {
+            return;
+        }
+        self.media_ids = self.media_ids.wrapping_add(1);
+        let id = self.media_ids;
+        let tone = |kind: ToneKind, tones: &ToneProfile| tones.spec(kind);
+        let cmd = match media {
+            Media::None => Some(EngineCommand::StopMedia { channel: ch }),
+            Media::Ringback => tone(ToneKind::Ringback, &self.tones).map(|spec| EngineCommand::Tone { channel: ch, id, spec }),
+            Media::Busy => tone(ToneKind::Busy, &self.tones).map(|spec| EngineCommand::Tone { channel: ch, id, spec }),
+            Media::Congestion => {
+                tone(ToneKind::Congestion, &self.tones).map(|spec| EngineCommand::Tone { channel: ch, id, spec })
+            }
+            Media::MusicOnHold => Some(EngineCommand::Play { channel: ch, id, buffer: self.moh.clone(), repeat: true }),
+        };
+        if let Some(cmd) = cmd {
+            self.engine_cmd(cmd);
+        }
+        if let Some(c) = self.chans.get_mut(ch.index()) {
+            c.media = media;
+        }
+    }
+
+    fn emit(&mut self, kind: CtiEventKind) {
+        self.seq += 1;
+        let _ = self.inbox.events.send(CtiEvent { seq: self.seq, at_ms: self.now.as_ms(), kind });
+    }
+
+    /// Publish the channels and calls that changed.
+    fn publish(&mut self) {
+        let chans = std::mem::take(&mut self.dirty_chans);
+        for i in chans {
+            let view = self.chans[i].view();
+            self.emit(CtiEventKind::Channel { channel: view });
+        }
+        let calls = std::mem::take(&mut self.dirty_calls);
+        for id in calls {
+            if let Some(c) = self.calls.get(&id) {
+                let view = c.view();
+                self.emit(CtiEventKind::Call { call: view });
+            }
+        }
+        self.flush_pending_ended();
+    }
+
+    /// Publish ended calls whose journal rows are committed.
+    fn flush_pending_ended(&mut self) {
+        if self.pending_ended.is_empty() {
+            return;
+        }
+        let committed = self.records.committed_seq();
+        let mut i = 0;
+        while i < self.pending_ended.len() {
+            if self.pending_ended[i].0 <= committed {
+                let (_, kind) = self.pending_ended.remove(i);
+                self.emit(kind);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            seq: self.seq,
+            board_ms: self.now.as_ms(),
+            channels: self.chans.iter().map(Chan::view).collect(),
+            calls: self.calls.values().map(Call::view).collect(),
+        }
+    }
+
+    /// Make the call's audio follow its legs (see the module doc).
+    fn reconnect(&mut self, id: CallId) {
+        let Some(call) = self.calls.get(&id) else { return };
+        let live: Vec<model::Leg> = call.live_legs().cloned().collect();
+        let audio: Vec<ChannelId> = live.iter().filter(|l| l.in_audio()).map(|l| l.channel).collect();
+        let ringing = live.iter().any(|l| matches!(l.status, LegStatus::Ringing | LegStatus::Alerting) && !l.in_audio());
+        for l in &live {
+            self.engine_cmd(EngineCommand::Isolate { channel: l.channel });
+        }
+        for (k, &a) in audio.iter().enumerate() {
+            for &b in &audio[k + 1..] {
+                self.engine_cmd(EngineCommand::Bridge { a, b });
+            }
+        }
+        for l in &live {
+            let media = if l.held && l.status == LegStatus::Up {
+                Media::MusicOnHold
+            } else if l.in_audio() && audio.len() == 1 && ringing && self.hears_our_tones(l) {
+                Media::Ringback
+            } else {
+                Media::None
+            };
+            self.set_media(l.channel, media);
+        }
+    }
+
+    /// Whether a leg can hear tones we play: a phone, or a line we answered
+    /// (an outbound line hears the exchange, not us).
+    fn hears_our_tones(&self, leg: &model::Leg) -> bool {
+        match self.chan(leg.channel).map(|c| c.kind) {
+            Some(ChannelKind::Fxs) => true,
+            Some(_) => !leg.outbound_trunk,
+            None => false,
+        }
+    }
+}
+
+/// The role of a channel in a config.
+fn role_of(config: &Config, ch: ChannelId) -> ChanRole {
+    if let Some(t) = config.trunk_on(ch) {
+        ChanRole::Trunk(t.name.clone())
+    } else if let Some(e) = config.extension_on(ch) {
+        ChanRole::Extension(e.number.clone())
+    } else {
+        ChanRole::Unused
+    }
+}
+
+/// The country's tones with the config's overrides.
+fn tone_profile(config: &Config) -> ToneProfile {
+    let mut p = config.country.profile();
+    for (kind, pattern) in &config.tones {
+        if let Ok(def) = ctibox_driver::dsp::tones::ToneDef::parse(
+            *kind,
+            pattern,
+            ctibox_driver::dsp::tones::DEFAULT_TONE_LEVEL_DBM0,
+        ) {
+            p.insert(def);
+        }
+    }
+    p
+}
+
+/// Start the core on its own thread, named `ctibox-core`.
+pub fn spawn(core: Core) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new().name("ctibox-core".into()).spawn(move || core.run())
+}
+
+/// For the flows: what an extension's caller ID looks like.
+fn extension_caller(config: &Config, number: &str) -> (String, String) {
+    let name = config.extension(number).map(|e| e.name.clone()).unwrap_or_default();
+    (number.to_string(), name)
+}

@@ -203,6 +203,13 @@ pub trait Board: Send {
 
     /// Current signalling state of every channel and span.
     fn signals(&self) -> &SignalState;
+
+    /// Whether ticks come on a clock (hardware, a real-time simulator) —
+    /// the driver must keep up and never wait — or as fast as the driver
+    /// asks (a fast simulator), when the driver may take its time.
+    fn paced_by_clock(&self) -> bool {
+        true
+    }
 }
 
 impl std::fmt::Debug for dyn Board {
@@ -226,6 +233,9 @@ impl<B: Board + ?Sized> Board for Box<B> {
     }
     fn signals(&self) -> &SignalState {
         (**self).signals()
+    }
+    fn paced_by_clock(&self) -> bool {
+        (**self).paced_by_clock()
     }
 }
 

@@ -178,4 +178,8 @@ impl Board for SimBoard {
     fn signals(&self) -> &SignalState {
         &self.signals
     }
+
+    fn paced_by_clock(&self) -> bool {
+        self.pace == Pace::RealTime
+    }
 }

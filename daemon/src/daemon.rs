@@ -1,0 +1,146 @@
+//! Putting the daemon together: board, engine, records, call-control core
+//! (and the API when it is asked for), and taking it apart again.
+//!
+//! `ctiboxd` is a thin shell over [`Daemon::start`]; tests start a daemon the
+//! same way, on a simulated board, with a temporary database.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crossbeam_channel::Sender;
+
+use ctibox_boardsim::open_board;
+use ctibox_boardsim::world::ControlHandle;
+use ctibox_driver::engine::{self, EngineCommand, EngineConfig, EngineHandle};
+use ctibox_driver::hal::BoardError;
+
+use crate::config::{Config, ConfigErrors};
+use crate::core::{self, Core, CoreControl, CoreHandle};
+use crate::records::{Records, RecordsConfig};
+
+/// How to start a daemon.
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    pub config: Config,
+    /// Board string overriding the config's.
+    pub board: Option<String>,
+    /// Database file (default: `data_dir/ctibox.db`).
+    pub database: Option<PathBuf>,
+}
+
+/// Why a daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Board(String),
+    #[error("the config does not fit the board:\n{0}")]
+    Layout(ConfigErrors),
+    #[error("cannot create the data directory {path}: {error}")]
+    DataDir { path: PathBuf, error: std::io::Error },
+    #[error("records: {0}")]
+    Records(String),
+    #[error("line settings: {0}")]
+    Lines(String),
+    #[error("cannot start a thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// A running daemon.
+#[derive(Debug)]
+pub struct Daemon {
+    pub core: CoreHandle,
+    pub engine: EngineHandle,
+    pub records: Records,
+    /// Live control of the built-in simulated board (to place test calls).
+    pub sim_control: Option<ControlHandle>,
+    pub config: Arc<Config>,
+    control: Sender<CoreControl>,
+    engine_thread: Option<std::thread::JoinHandle<Result<(), BoardError>>>,
+    core_thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Daemon {
+    /// Open the board, the database, and start the engine and the core.
+    pub fn start(opts: DaemonOptions) -> Result<Daemon, StartError> {
+        let config = Arc::new(opts.config);
+        let spec = opts.board.clone().unwrap_or_else(|| config.board.clone());
+        let opened = open_board(&spec, "ctiboxd").map_err(|e| StartError::Board(e.to_string()))?;
+        config.check_board(opened.board.info()).map_err(StartError::Layout)?;
+        let lockstep = !opened.board.paced_by_clock();
+
+        let db = match &opts.database {
+            Some(p) => p.clone(),
+            None => {
+                std::fs::create_dir_all(&config.data_dir)
+                    .map_err(|error| StartError::DataDir { path: config.data_dir.clone(), error })?;
+                config.data_dir.join("ctibox.db")
+            }
+        };
+        let records = Records::open(&db, &RecordsConfig::default()).map_err(|e| StartError::Records(e.to_string()))?;
+        let rec = records.recovery();
+        if rec.interrupted_calls > 0 {
+            tracing::warn!(calls = rec.interrupted_calls, "calls left in flight by the last run were closed as interrupted");
+        }
+
+        let mut ecfg = EngineConfig::for_country(config.country);
+        ecfg.lockstep = lockstep;
+        let setups = core::lines::setups(&config, &ecfg).map_err(StartError::Lines)?;
+        let (engine_handle, engine_thread) = engine::spawn(opened.board, ecfg).map_err(StartError::Thread)?;
+        for (channel, setup) in setups {
+            // The queue holds 4096 commands: more than any board's channels.
+            let _ = engine_handle.send(EngineCommand::Setup { channel, setup });
+        }
+
+        let (core_handle, inbox) = core::handle::channel(1024, 4096);
+        let (control_tx, control_rx) = crossbeam_channel::bounded(16);
+        let core = Core::new(
+            config.clone(),
+            engine_handle.clone(),
+            records.handle(),
+            inbox,
+            control_rx,
+            core::moh::default_music_on_hold(),
+        );
+        let core_thread = core::spawn(core).map_err(StartError::Thread)?;
+        tracing::info!(board = %engine_handle.info.name, lockstep, database = %db.display(), "ctiboxd started");
+        Ok(Daemon {
+            core: core_handle,
+            engine: engine_handle,
+            records,
+            sim_control: opened.control,
+            config,
+            control: control_tx,
+            engine_thread: Some(engine_thread),
+            core_thread: Some(core_thread),
+        })
+    }
+
+    /// Take a new config (already checked). Lines keep their settings.
+    pub fn reload(&self, config: Config) {
+        let _ = self.control.try_send(CoreControl::Reload(Arc::new(config)));
+    }
+
+    /// Whether the engine is still running (a simulated board may end).
+    pub fn engine_running(&self) -> bool {
+        self.engine_thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
+    /// Wait until the engine stops by itself (the board went away).
+    pub fn wait_engine(&mut self) -> Option<Result<(), BoardError>> {
+        self.engine_thread.take().and_then(|t| t.join().ok())
+    }
+
+    /// Stop everything: calls in progress end as interrupted, the journal
+    /// is committed, threads are joined.
+    pub fn shutdown(mut self) {
+        let _ = self.control.try_send(CoreControl::Shutdown);
+        if let Some(t) = self.core_thread.take() {
+            let _ = t.join();
+        }
+        self.engine.stop();
+        if let Some(t) = self.engine_thread.take() {
+            let _ = t.join();
+        }
+        self.records.shutdown();
+    }
+}
