@@ -79,7 +79,10 @@ impl Daemon {
         let records = Records::open(&db, &RecordsConfig::default()).map_err(|e| StartError::Records(e.to_string()))?;
         let rec = records.recovery();
         if rec.interrupted_calls > 0 {
-            tracing::warn!(calls = rec.interrupted_calls, "calls left in flight by the last run were closed as interrupted");
+            tracing::warn!(
+                calls = rec.interrupted_calls,
+                "calls left in flight by the last run were closed as interrupted"
+            );
         }
 
         let mut ecfg = EngineConfig::for_country(config.country);

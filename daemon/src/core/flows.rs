@@ -303,7 +303,8 @@ impl Core {
     /// A free FXO line of a trunk group, by its hunt rule.
     fn hunt(&mut self, trunk: &str) -> Option<ChannelId> {
         let t = self.config.trunk(trunk)?.clone();
-        let free: Vec<ChannelId> = t.channels.iter().copied().filter(|&c| self.chan(c).is_some_and(|c| c.is_free())).collect();
+        let free: Vec<ChannelId> =
+            t.channels.iter().copied().filter(|&c| self.chan(c).is_some_and(|c| c.is_free())).collect();
         if free.is_empty() {
             return None;
         }
@@ -312,7 +313,8 @@ impl Core {
             crate::config::Hunt::Descending => free[free.len() - 1],
             crate::config::Hunt::RoundRobin => {
                 let pos = self.hunt_pos.entry(trunk.to_string()).or_insert(0);
-                let pick = t.channels.iter().cycle().skip(*pos).take(t.channels.len()).find(|c| free.contains(c)).copied();
+                let pick =
+                    t.channels.iter().cycle().skip(*pos).take(t.channels.len()).find(|c| free.contains(c)).copied();
                 let ch = pick.unwrap_or(free[0]);
                 *pos = t.channels.iter().position(|&c| c == ch).map_or(0, |p| p + 1);
                 ch
@@ -359,7 +361,14 @@ impl Core {
         match dest {
             Destination::Extension(n) => {
                 self.ring_extension(call, n, role)?;
-                self.set_ringing(call, purpose, now + Duration::from_ms(DEFAULT_RING_MS), Vec::new(), DEFAULT_RING_MS, Target::Hangup);
+                self.set_ringing(
+                    call,
+                    purpose,
+                    now + Duration::from_ms(DEFAULT_RING_MS),
+                    Vec::new(),
+                    DEFAULT_RING_MS,
+                    Target::Hangup,
+                );
             }
             Destination::Group(g) => {
                 let grp = self.config.ring_group(g).ok_or_else(|| CoreError::NoSuchExtension(g.clone()))?.clone();
@@ -384,7 +393,8 @@ impl Core {
                 self.set_ringing(call, purpose, now + Duration::from_ms(each), rest, each, grp.no_answer.clone());
             }
             Destination::Outside { trunk, number } => {
-                let digits = DigitString::new(number).map_err(|e| CoreError::InvalidState(format!("number `{number}`: {e}")))?;
+                let digits =
+                    DigitString::new(number).map_err(|e| CoreError::InvalidState(format!("number `{number}`: {e}")))?;
                 let ch = self.hunt(trunk).ok_or_else(|| CoreError::NoFreeLine(trunk.clone()))?;
                 self.add_leg(call, ch, role, number.clone(), LegStatus::Ringing, true);
                 self.line(ch, LineCommand::Dial { number: digits });
@@ -408,7 +418,15 @@ impl Core {
         Ok(())
     }
 
-    fn set_ringing(&mut self, call: CallId, purpose: RingPurpose, deadline: BoardTime, next: Vec<String>, each_ms: u64, no_answer: Target) {
+    fn set_ringing(
+        &mut self,
+        call: CallId,
+        purpose: RingPurpose,
+        deadline: BoardTime,
+        next: Vec<String>,
+        each_ms: u64,
+        no_answer: Target,
+    ) {
         if let Some(c) = self.calls.get_mut(&call) {
             c.ringing = Some(Ringing { purpose, deadline, next_members: next, each_ms, no_answer });
         }
@@ -420,7 +438,8 @@ impl Core {
         let Some(ChanRole::Trunk(trunk)) = self.chan(ch).map(|c| c.role.clone()) else { return };
         let Some(t) = self.config.trunk(&trunk).cloned() else { return };
         let (number, name) = cid_text(&caller_id);
-        let call = self.new_call(Direction::Inbound, (number.clone(), name.clone()), t.number.clone().unwrap_or_default());
+        let call =
+            self.new_call(Direction::Inbound, (number.clone(), name.clone()), t.number.clone().unwrap_or_default());
         self.add_leg(call, ch, LegRole::Caller, number.clone(), LegStatus::Ringing, false);
         self.set_status(ch, ChannelStatus::Ringing);
         if caller_id.is_some() {
@@ -507,7 +526,12 @@ impl Core {
         let others: Vec<LegId> = self
             .calls
             .get(&call)
-            .map(|c| c.live_legs().filter(|l| l.id != leg && l.status == LegStatus::Ringing && !l.outbound_trunk).map(|l| l.id).collect())
+            .map(|c| {
+                c.live_legs()
+                    .filter(|l| l.id != leg && l.status == LegStatus::Ringing && !l.outbound_trunk)
+                    .map(|l| l.id)
+                    .collect()
+            })
             .unwrap_or_default();
         for o in others {
             self.end_leg(call, o, HangupCause::Normal, "answered elsewhere", false);
@@ -615,7 +639,9 @@ impl Core {
         let Some(c) = self.calls.get(&call) else { return };
         // Still ringing someone else: keep waiting. (An inbound caller's
         // own line still rings; that is not someone being rung.)
-        if c.live_legs().any(|l| matches!(l.status, LegStatus::Ringing | LegStatus::Alerting) && l.role != LegRole::Caller) {
+        if c.live_legs()
+            .any(|l| matches!(l.status, LegStatus::Ringing | LegStatus::Alerting) && l.role != LegRole::Caller)
+        {
             return;
         }
         let consult = c.consult;
@@ -632,8 +658,11 @@ impl Core {
                 self.recall(call, moved, &ext);
             }
             _ => {
-                let live: Vec<(LegId, ChannelId)> =
-                    self.calls.get(&call).map(|c| c.live_legs().map(|l| (l.id, l.channel)).collect()).unwrap_or_default();
+                let live: Vec<(LegId, ChannelId)> = self
+                    .calls
+                    .get(&call)
+                    .map(|c| c.live_legs().map(|l| (l.id, l.channel)).collect())
+                    .unwrap_or_default();
                 if live.len() == 1 {
                     // The caller alone: tell them and end the call; a
                     // phone keeps the tone until it hangs up.
@@ -645,7 +674,12 @@ impl Core {
                         {
                             leg.status = LegStatus::Ended;
                         }
-                        self.journal(JournalOp::LegEnded { leg: l, at: self.stamp(), cause: cause.clone(), detail: detail.into() });
+                        self.journal(JournalOp::LegEnded {
+                            leg: l,
+                            at: self.stamp(),
+                            cause: cause.clone(),
+                            detail: detail.into(),
+                        });
                         self.set_chan_call(ch, None);
                         self.set_status(ch, ChannelStatus::Releasing);
                         // Keep the tone playing: the phone line is still up.
@@ -706,9 +740,11 @@ impl Core {
                 if let Some(c) = self.calls.get_mut(&call) {
                     c.consult = None;
                 }
-            } else if !self.calls.get(&call).is_some_and(|c| {
-                c.live_legs().any(|l| l.id != cons.by && l.id != cons.held)
-            }) {
+            } else if !self
+                .calls
+                .get(&call)
+                .is_some_and(|c| c.live_legs().any(|l| l.id != cons.by && l.id != cons.held))
+            {
                 // The consulted party left: back to the waiting one.
                 self.cancel_consult(call, cons.by, cons.held);
                 return;
@@ -814,7 +850,8 @@ impl Core {
         match c.consult {
             None => {
                 // Hold the other party and give dial tone for a consultation.
-                let others: Vec<LegId> = c.live_legs().filter(|l| l.id != leg && l.status == LegStatus::Up).map(|l| l.id).collect();
+                let others: Vec<LegId> =
+                    c.live_legs().filter(|l| l.id != leg && l.status == LegStatus::Up).map(|l| l.id).collect();
                 let [held] = others[..] else { return };
                 self.start_consult(call, leg, held);
                 self.line(ch, LineCommand::DialTone);
@@ -966,8 +1003,12 @@ impl Core {
 
     pub(crate) fn on_timers(&mut self) {
         let now = self.now;
-        let due: Vec<CallId> =
-            self.calls.iter().filter(|(_, c)| c.ringing.as_ref().is_some_and(|r| r.deadline <= now)).map(|(id, _)| *id).collect();
+        let due: Vec<CallId> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| c.ringing.as_ref().is_some_and(|r| r.deadline <= now))
+            .map(|(id, _)| *id)
+            .collect();
         for call in due {
             self.ring_timeout(call);
         }
@@ -986,7 +1027,9 @@ impl Core {
         let ringing: Vec<LegId> = self
             .calls
             .get(&call)
-            .map(|c| c.live_legs().filter(|l| l.status == LegStatus::Ringing && !l.outbound_trunk).map(|l| l.id).collect())
+            .map(|c| {
+                c.live_legs().filter(|l| l.status == LegStatus::Ringing && !l.outbound_trunk).map(|l| l.id).collect()
+            })
             .unwrap_or_default();
         for l in ringing {
             self.end_leg(call, l, HangupCause::NoAnswer, "ring timeout", false);

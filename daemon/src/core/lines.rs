@@ -2,8 +2,8 @@
 //! config: FXO trunk lines and FXS extension phones.
 
 use ctibox_driver::dsp::cid::CidStandard;
-use ctibox_driver::engine::{EngineConfig, channel_setup};
 use ctibox_driver::engine::ChannelSetup;
+use ctibox_driver::engine::{EngineConfig, channel_setup};
 use ctibox_driver::signaling::analog::{AnalogLine, ConfigError as LineConfigError};
 use ctibox_driver::signaling::fxo::{CidReceive, DialToneWait, FxoConfig};
 use ctibox_driver::signaling::fxs::{CidSend, FxsConfig};
@@ -59,7 +59,10 @@ pub fn fxs_config(config: &Config, ext: &Extension) -> FxsConfig {
 
 /// The engine setup of every configured channel (built off the real-time
 /// path). Errors name the channel and the setting.
-pub fn setups(config: &Config, engine: &EngineConfig) -> Result<Vec<(ctibox_driver::hal::ChannelId, Box<ChannelSetup>)>, String> {
+pub fn setups(
+    config: &Config,
+    engine: &EngineConfig,
+) -> Result<Vec<(ctibox_driver::hal::ChannelId, Box<ChannelSetup>)>, String> {
     let mut out = Vec::new();
     for t in &config.trunks {
         for &ch in &t.channels {

@@ -39,7 +39,7 @@ use ctibox_driver::signaling::analog::LineCommand;
 
 pub use api::*;
 pub use handle::{CoreHandle, CoreInbox, CoreResult, Envelope, ReplyTo};
-use model::{Call, ChanRole, Chan, Media};
+use model::{Call, Chan, ChanRole, Media};
 
 use crate::config::Config;
 use crate::records::{HangupCause, JournalOp, RecordsHandle, Stamp, now_wall_ms};
@@ -104,7 +104,11 @@ impl Core {
                 id: c.id,
                 kind: c.kind,
                 role: role_of(&config, c.id),
-                status: if role_of(&config, c.id) == ChanRole::Unused { ChannelStatus::Down } else { ChannelStatus::Idle },
+                status: if role_of(&config, c.id) == ChanRole::Unused {
+                    ChannelStatus::Down
+                } else {
+                    ChannelStatus::Idle
+                },
                 since: BoardTime::ZERO,
                 call: None,
                 media: Media::None,
@@ -317,7 +321,9 @@ impl Core {
         let tone = |kind: ToneKind, tones: &ToneProfile| tones.spec(kind);
         let cmd = match media {
             Media::None => Some(EngineCommand::StopMedia { channel: ch }),
-            Media::Ringback => tone(ToneKind::Ringback, &self.tones).map(|spec| EngineCommand::Tone { channel: ch, id, spec }),
+            Media::Ringback => {
+                tone(ToneKind::Ringback, &self.tones).map(|spec| EngineCommand::Tone { channel: ch, id, spec })
+            }
             Media::Busy => tone(ToneKind::Busy, &self.tones).map(|spec| EngineCommand::Tone { channel: ch, id, spec }),
             Media::Congestion => {
                 tone(ToneKind::Congestion, &self.tones).map(|spec| EngineCommand::Tone { channel: ch, id, spec })
@@ -385,7 +391,8 @@ impl Core {
         let Some(call) = self.calls.get(&id) else { return };
         let live: Vec<model::Leg> = call.live_legs().cloned().collect();
         let audio: Vec<ChannelId> = live.iter().filter(|l| l.in_audio()).map(|l| l.channel).collect();
-        let ringing = live.iter().any(|l| matches!(l.status, LegStatus::Ringing | LegStatus::Alerting) && !l.in_audio());
+        let ringing =
+            live.iter().any(|l| matches!(l.status, LegStatus::Ringing | LegStatus::Alerting) && !l.in_audio());
         for l in &live {
             self.engine_cmd(EngineCommand::Isolate { channel: l.channel });
         }

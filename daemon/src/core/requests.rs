@@ -93,7 +93,8 @@ impl Core {
         let Some((leg, ch)) = trunk else {
             return Err(CoreError::InvalidState(format!("call {call} is not an inbound call ringing")));
         };
-        let rung: Vec<LegId> = c.live_legs().filter(|l| l.id != leg && l.status == LegStatus::Ringing).map(|l| l.id).collect();
+        let rung: Vec<LegId> =
+            c.live_legs().filter(|l| l.id != leg && l.status == LegStatus::Ringing).map(|l| l.id).collect();
         for l in rung {
             self.end_leg(call, l, HangupCause::Normal, "answered by the API", false);
         }
@@ -172,7 +173,8 @@ impl Core {
                 {
                     l.held = true;
                 }
-                let recall = transferer.as_ref().map(|t| t.party.clone()).filter(|p| self.config.extension(p).is_some());
+                let recall =
+                    transferer.as_ref().map(|t| t.party.clone()).filter(|p| self.config.extension(p).is_some());
                 self.ring_destination(call, &dest, RingPurpose::Transfer { moved: leg, recall }, LegRole::Callee)?;
                 // The transferring parties leave now.
                 for o in &others {
@@ -193,7 +195,9 @@ impl Core {
                     return Err(CoreError::InvalidState(format!("call {call} has nobody to consult with")));
                 };
                 self.start_consult(call, by.id, leg);
-                if let Err(e) = self.ring_destination(call, &dest, RingPurpose::Consult { by: by.id, held: leg }, LegRole::Consult) {
+                if let Err(e) =
+                    self.ring_destination(call, &dest, RingPurpose::Consult { by: by.id, held: leg }, LegRole::Consult)
+                {
                     self.cancel_consult(call, by.id, leg);
                     return Err(e);
                 }
