@@ -18,14 +18,15 @@ mod support;
 
 use std::sync::Arc;
 
+use ctibox_driver::dsp::dtmf::{DtmfTxConfig, dtmf_samples};
 use ctibox_driver::dsp::g711;
 use ctibox_driver::dsp::goertzel::{GoertzelDescriptor, GoertzelState};
 use ctibox_driver::dsp::level::{block_dbm0, dbm0_to_peak};
 use ctibox_driver::dsp::noise::NoiseGenerator;
 use ctibox_driver::dsp::tonegen::{ToneFreq, ToneGenerator, ToneSpec, ToneStep};
 use ctibox_driver::dsp::tones::{
-    Country, CycleCounts, ToneDef, ToneDetector, ToneDetectorConfig, ToneDetectorDescriptor, ToneEntry, ToneEvent,
-    ToneKind, ToneProfile,
+    Country, CycleCounts, MIN_STEP_MS, ToneDef, ToneDetector, ToneDetectorConfig, ToneDetectorDescriptor, ToneEntry,
+    ToneEvent, ToneKind, ToneProfile,
 };
 use ctibox_driver::hal::Law;
 use support::Scorecard;
@@ -85,6 +86,8 @@ struct Case {
     /// Where the first burst starts and the last one ends.
     onset: u64,
     last_end: u64,
+    /// Where each burst after a silence (or the first) starts.
+    burst_starts: Vec<u64>,
 }
 
 /// The steps of `def` after `r`'s changes: (frequencies, length in ms).
@@ -113,10 +116,18 @@ fn steps_of(def: &ToneDef, r: &Render, rng: &mut Rng) -> Vec<(Vec<ToneFreq>, f64
 /// Render with our tone generator, with `LEAD_MS` of silence before and
 /// `tail_ms` after.
 fn render(def: &ToneDef, r: &Render, tail_ms: usize) -> Case {
+    render_after(vec![0i16; LEAD_MS * 8], def, r, tail_ms)
+}
+
+/// Render right after `prefix` (other audio, or silence), with `tail_ms`
+/// of silence after.
+fn render_after(prefix: Vec<i16>, def: &ToneDef, r: &Render, tail_ms: usize) -> Case {
     let mut rng = Rng::new(r.seed);
-    let mut samples = vec![0i16; LEAD_MS * 8];
+    let mut samples = prefix;
     let onset = samples.len() as u64;
     let mut last_end = onset;
+    let mut burst_starts = Vec::new();
+    let mut after_silence = true;
     for (freqs, ms) in steps_of(def, r, &mut rng) {
         let n = (ms * 8.0).round() as usize;
         let at = samples.len();
@@ -125,10 +136,14 @@ fn render(def: &ToneDef, r: &Render, tail_ms: usize) -> Case {
             let spec = ToneSpec::new(&[ToneStep::tone(&freqs, 0)], false).unwrap();
             ToneGenerator::new(&spec).tx(&mut samples[at..]);
             last_end = samples.len() as u64;
+            if after_silence {
+                burst_starts.push(at as u64);
+            }
         }
+        after_silence = freqs.is_empty() && n > 0;
     }
     samples.resize(samples.len() + tail_ms * 8, 0);
-    Case { samples, onset, last_end }
+    Case { samples, onset, last_end, burst_starts }
 }
 
 /// Amplitude of `synth sine f`, and of each sine of `synth sine f1 synth
@@ -213,7 +228,7 @@ fn render_sox(def: &ToneDef, r: &Render, tail_ms: usize) -> Case {
         let lvl = goertzel_dbm0(&samples[at..at + n.min(4000)], f.hz);
         assert!((lvl - f.dbm0 as f64).abs() < 1.0, "sox rendered {} Hz at {lvl:.1} dBm0, wanted {}", f.hz, f.dbm0);
     }
-    Case { samples, onset, last_end }
+    Case { samples, onset, last_end, burst_starts: Vec::new() }
 }
 
 fn goertzel_dbm0(x: &[i16], hz: f32) -> f64 {
@@ -493,6 +508,8 @@ fn country_card(country: Country) -> Scorecard {
     }
     tally(&mut card, "dial tone confirmed after dial_min_ms (500, 2000)", r);
 
+    preceded_rows(country, &profile, &desc, &cfg, &mut card);
+
     if country == Country::Us {
         // The real SIT encodings (TELEPHONY_FACTS §3: 913.8/985.2,
         // 1370.6/1428.5, 1776.7 Hz; short 274 ms or long 380 ms segments,
@@ -516,6 +533,256 @@ fn country_card(country: Country) -> Scorecard {
         tally(&mut card, "real SIT encodings RO', VC, NC', IC", r);
     }
     card
+}
+
+/// Silence put between the preceding audio and the tone.
+const GAPS_MS: [usize; 3] = [0, 250, 1000];
+
+/// Audio a tone follows, and what the detector may make of it.
+struct Before {
+    audio: Vec<i16>,
+    /// Kinds that may be reported for `audio` (the preceding tone's).
+    allowed: Vec<ToneKind>,
+    /// The preceding tone's cadence can go on with the tone's first bursts
+    /// (see `continues`), for at most this many samples (its period, or the
+    /// tone's): the tone may be reported from one of its bursts up to there.
+    absorbs: Option<u64>,
+}
+
+impl Before {
+    fn other(audio: Vec<i16>) -> Self {
+        Before { audio, allowed: Vec::new(), absorbs: None }
+    }
+}
+
+/// `def` played alone from its start for `ms`.
+fn play_ms(def: &ToneDef, ms: usize) -> Vec<i16> {
+    let mut x = vec![0i16; ms * 8];
+    ToneGenerator::new(&def.spec).tx(&mut x);
+    x
+}
+
+/// Whether `x` ms is within a cadence step of `nominal` ms.
+fn within_step(x: f64, nominal: f64, cfg: &ToneDetectorConfig) -> bool {
+    let tol = cfg.cadence_tolerance_pct as f64 / 100.0;
+    let slack = cfg.cadence_slack_ms as f64;
+    x >= nominal * (1.0 - tol) - slack && x <= nominal * (1.0 + tol) + slack
+}
+
+/// Whether `prev`, played in whole periods (ending with its last gap; a
+/// continuous tone for any time) and then `gap_ms` of silence, could go on
+/// with `next`'s first burst: on the same frequencies, a continuous tone
+/// with no gap, or a cadence whose gap and first burst they fit. Nothing
+/// can tell that burst from `prev`'s next one.
+fn continues(prev: &ToneDef, next: &ToneDef, gap_ms: usize, cfg: &ToneDetectorConfig) -> bool {
+    let (p, n) = (prev.spec.steps(), next.spec.steps());
+    let (Some(p_first), Some(p_last), Some(n_first)) = (p.first(), p.last(), n.first()) else { return false };
+    let same_freqs = p_first.active().iter().map(|f| f.hz).eq(n_first.active().iter().map(|f| f.hz));
+    if prev.is_continuous() {
+        return same_freqs && gap_ms == 0;
+    }
+    prev.spec.repeat
+        && p_last.count == 0
+        && same_freqs
+        && n_first.duration_ms != 0
+        && within_step((p_last.duration_ms as usize + gap_ms) as f64, p_last.duration_ms as f64, cfg)
+        && within_step(n_first.duration_ms as f64, p_first.duration_ms as f64, cfg)
+}
+
+/// A tone's own cadence broken before it starts for real: (a) its first
+/// burst at half length (500 ms of a continuous tone), then half its first
+/// gap; (b) every step heard before it could be confirmed, the last burst
+/// cut to half, then half of the gap that should follow. A gap is one the
+/// detector can time (the UK SIT's 15 ms pauses are not); where the
+/// cadence has none, 200 ms.
+fn broken_starts(def: &ToneDef, cfg: &ToneDetectorConfig) -> Vec<(&'static str, Vec<i16>)> {
+    let steps = def.spec.steps();
+    let is_gap = |i: usize| steps[i].count == 0 && steps[i].duration_ms >= MIN_STEP_MS;
+    // Half the first gap at or after step `from` (cyclically).
+    let half_gap = |from: usize| {
+        (0..steps.len())
+            .map(|k| (from + k) % steps.len())
+            .find(|&i| is_gap(i))
+            .map_or(200, |i| steps[i].duration_ms as usize / 2)
+    };
+    let burst = |s: &ToneStep, ms: usize| {
+        let spec = ToneSpec::new(&[ToneStep::tone(s.active(), 0)], false).unwrap();
+        let mut x = vec![0i16; ms * 8];
+        ToneGenerator::new(&spec).tx(&mut x);
+        x
+    };
+    let mut out = Vec::new();
+    let first_ms = if steps[0].duration_ms == 0 { 500 } else { steps[0].duration_ms as usize / 2 };
+    let mut a = burst(&steps[0], first_ms);
+    a.resize(a.len() + half_gap(0) * 8, 0);
+    out.push(("first burst halved", a));
+    if !def.is_continuous() {
+        let need = if def.spec.repeat { cfg.cycles.get(def.kind) as usize * steps.len() } else { steps.len() - 1 };
+        let last_on = (0..need - 1).rev().find(|&i| steps[i % steps.len()].count != 0).unwrap_or(0);
+        let mut b = Vec::new();
+        for i in 0..need - 1 {
+            let s = &steps[i % steps.len()];
+            let ms = s.duration_ms as usize;
+            if s.count == 0 {
+                b.resize(b.len() + ms * 8, 0);
+            } else {
+                b.extend(burst(s, if i == last_on { ms / 2 } else { ms }));
+            }
+        }
+        b.resize(b.len() + half_gap((need - 1) % steps.len()) * 8, 0);
+        out.push(("cut short", b));
+    }
+    out
+}
+
+/// The tone reported last is `kind`, starting where it starts (or, when
+/// the audio before `absorbs` its first bursts, where one of its later
+/// bursts starts) and ending where it ends; before it only `allowed`
+/// kinds.
+fn judge_after(ev: &[ToneEvent], kind: ToneKind, case: &Case, b: &Before) -> Result<(), String> {
+    let last = ev.iter().rposition(|e| matches!(e, ToneEvent::Tone { .. }));
+    let Some(i) = last else { return Err(format!("no tone: want {kind}")) };
+    if let Some(e) = ev[..i].iter().find(|e| !b.allowed.contains(&e.kind())) {
+        return Err(format!("{e:?} before the {kind} (allowed {:?}): {ev:?}", b.allowed));
+    }
+    let (ToneEvent::Tone { kind: k, start, .. }, [ToneEvent::ToneEnd { kind: k2, end, .. }]) = (ev[i], &ev[i + 1..])
+    else {
+        return Err(format!("want {kind} last, then its end: {ev:?}"));
+    };
+    if k != kind || *k2 != kind {
+        return Err(format!("got {k}/{k2}, want {kind}: {ev:?}"));
+    }
+    let start_ok = match b.absorbs {
+        Some(span) => {
+            case.burst_starts.iter().any(|&s| s <= case.onset + span && start.abs_diff(s) <= EDGE_TOLERANCE_SAMPLES)
+        }
+        None => start.abs_diff(case.onset) <= EDGE_TOLERANCE_SAMPLES,
+    };
+    if !start_ok {
+        return Err(format!("{kind}: start {start}, want {}: {ev:?}", case.onset));
+    }
+    if end.abs_diff(case.last_end) > EDGE_TOLERANCE_SAMPLES {
+        return Err(format!("{kind}: end {end}, want {}", case.last_end));
+    }
+    Ok(())
+}
+
+/// Every tone after other audio (a line that is seized, hears dial tone,
+/// dials and waits; a call that ends): the country's dial tone for 1–3 s,
+/// DTMF digits, speech, each other tone of the profile, a broken start of
+/// its own cadence; each right before the tone and after a gap of silence.
+/// The tone must be reported from its own start once its cadence has been
+/// heard, whatever came before. Where the audio before is a tone that can
+/// go on with the tone's first bursts (same frequencies and fitting
+/// lengths: `continues`), those bursts are heard as that tone's; the tone
+/// is then played for twice as many periods and must be reported from a
+/// later burst (rows marked "from a later burst").
+fn preceded_rows(
+    country: Country,
+    profile: &ToneProfile,
+    desc: &Arc<ToneDetectorDescriptor>,
+    cfg: &ToneDetectorConfig,
+    card: &mut Scorecard,
+) {
+    let defs: Vec<ToneDef> = KINDS.iter().map(|&k| *profile.get(k).unwrap()).collect();
+    let dial = *profile.get(ToneKind::Dial).unwrap();
+    let speech = support::speech::speech_corpus();
+    let ci = Country::ALL.iter().position(|&c| c == country).unwrap_or(0);
+    let period = |d: &ToneDef| d.spec.period_ms().unwrap_or(0) as u64 * 8;
+    // Run one case: silence, `before`, `gap_ms` of silence, the tone.
+    let run = |def: &ToneDef, before: &Before, gap_ms: usize, what: &str| {
+        let (mut periods, tail) = plan(def, cfg);
+        if before.absorbs.is_some() {
+            periods *= 2;
+        }
+        let mut prefix = vec![0i16; LEAD_MS * 8];
+        prefix.extend_from_slice(&before.audio);
+        prefix.resize(prefix.len() + gap_ms * 8, 0);
+        let case = render_after(prefix, def, &Render::plain(periods), tail);
+        judge_after(&events(desc, &case.samples, 160), def.kind, &case, before)
+            .map_err(|e| format!("{} after {what}, gap {gap_ms} ms: {e}", def.kind))
+    };
+    // The row for `b`: a separate one for the cases whose start the audio
+    // before may absorb.
+    let push = |r: &mut Vec<_>, absorbed: &mut Vec<_>, b: &Before, res| {
+        if b.absorbs.is_some() { absorbed } else { r }.push(res)
+    };
+
+    let (mut r, mut absorbed) = (Vec::new(), Vec::new());
+    for d in &defs {
+        for dial_ms in [1000, 2000, 3000] {
+            for gap_ms in GAPS_MS {
+                // A dial tone right after a dial tone is one dial tone.
+                if d.kind == ToneKind::Dial && gap_ms == 0 {
+                    continue;
+                }
+                let absorbs = continues(&dial, d, gap_ms, cfg).then(|| period(d));
+                let b = Before { audio: play_ms(&dial, dial_ms), allowed: vec![ToneKind::Dial], absorbs };
+                let res = run(d, &b, gap_ms, &format!("{dial_ms} ms of dial tone"));
+                push(&mut r, &mut absorbed, &b, res);
+            }
+        }
+    }
+    tally(card, "after dial tone 1, 2, 3 s; gap 0, 250, 1000 ms", r);
+    if !absorbed.is_empty() {
+        tally(card, "…on the dial tone's frequencies, no gap: from a later burst", absorbed);
+    }
+
+    let mut r = Vec::new();
+    for (k, d) in defs.iter().enumerate() {
+        for (g, gap_ms) in GAPS_MS.into_iter().enumerate() {
+            let tx = if (k + g) % 2 == 0 { DtmfTxConfig::default() } else { DtmfTxConfig::new(-8.0, 0.0, 80, 80) };
+            let mut audio = dtmf_samples(["88880001", "1234", "5551212"][(k + g) % 3], tx).unwrap();
+            // Right after the last digit's tone.
+            audio.truncate(audio.len() - tx.off_ms as usize * 8);
+            r.push(run(d, &Before::other(audio), gap_ms, "DTMF digits"));
+        }
+    }
+    tally(card, "after DTMF digits; gap 0, 250, 1000 ms", r);
+
+    let mut r = Vec::new();
+    for (k, d) in defs.iter().enumerate() {
+        for (g, gap_ms) in GAPS_MS.into_iter().enumerate() {
+            let (name, clip) = &speech[(ci * 7 + k * 3 + g) % speech.len()];
+            let len = 3 * 8000;
+            let at = (8000 * (1 + 4 * k + 2 * g)) % (clip.len() - len);
+            r.push(run(d, &Before::other(clip[at..at + len].to_vec()), gap_ms, &format!("3 s of {name}")));
+        }
+    }
+    tally(card, "after 3 s of speech; gap 0, 250, 1000 ms", r);
+
+    let (mut r, mut absorbed) = (Vec::new(), Vec::new());
+    for d in &defs {
+        for p in defs.iter().filter(|p| p.kind != d.kind) {
+            for gap_ms in GAPS_MS {
+                // The other tone long enough to be reported, in whole
+                // periods (a dial tone for 2 s).
+                let audio = if p.is_continuous() {
+                    play_ms(p, 2000)
+                } else {
+                    render_after(Vec::new(), p, &Render::plain(plan(p, cfg).0), 0).samples
+                };
+                let absorbs = continues(p, d, gap_ms, cfg).then(|| period(p).max(period(d)));
+                let b = Before { audio, allowed: vec![p.kind], absorbs };
+                let res = run(d, &b, gap_ms, &format!("{}", p.kind));
+                push(&mut r, &mut absorbed, &b, res);
+            }
+        }
+    }
+    tally(card, "after each other tone; gap 0, 250, 1000 ms", r);
+    if !absorbed.is_empty() {
+        tally(card, "…whose cadence goes on with its first bursts: from a later burst", absorbed);
+    }
+
+    let mut r = Vec::new();
+    for d in &defs {
+        for (name, audio) in broken_starts(d, cfg) {
+            for gap_ms in GAPS_MS {
+                r.push(run(d, &Before::other(audio.clone()), gap_ms, &format!("its own cadence, {name}")));
+            }
+        }
+    }
+    tally(card, "after a broken start of its own cadence; gap 0, 250, 1000 ms", r);
 }
 
 fn assert_card(card: Scorecard) {

@@ -865,6 +865,12 @@ const MAX_CANDIDATES: usize = 16;
 /// `OFF_LOUD_PER_BLOCKS`.
 const OFF_LOUD_EDGE_BLOCKS: u32 = 2;
 const OFF_LOUD_PER_BLOCKS: u32 = 10;
+/// A gap opens quiet: of its first blocks (the burst's edge and the two
+/// after it) at most one is loud, or the burst did not end — the sound went
+/// on without those frequencies (the rest of a burst of a tone a few
+/// percent off, whose beat let them through for a while). Gaps shorter
+/// than one more block are all edges.
+const GAP_OPEN_BLOCKS: u32 = 3;
 
 /// Cycles of cadence each kind needs before it is reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1651,6 +1657,9 @@ struct Seg {
     /// A burst: its block powers held within the wobble limit; a gap: it
     /// was quiet.
     steady: bool,
+    /// A gap: the mean power, over its blocks, of the set of the burst
+    /// before it (whether those frequencies went away).
+    set_power: f32,
 }
 
 /// A confirmation waiting for the running segment to grow.
@@ -1683,10 +1692,17 @@ struct GroupState {
     /// Blocks of the running segment, and of them those too loud for a gap.
     blocks: u32,
     loud: u32,
+    /// The running gap did not open quiet (see `GAP_OPEN_BLOCKS`).
+    opened_loud: bool,
     /// Loud blocks among the candidate's.
     cand_loud: u32,
-    /// Power of the last burst (gaps are measured against it).
+    /// Power and symbol of the last burst (gaps are measured against it).
     last_on_power: f32,
+    last_on_sym: u8,
+    /// Sum over the running segment's blocks of the power of the set of
+    /// the burst running or last, and of that the candidate's blocks'.
+    set_sum: f32,
+    cand_set_sum: f32,
     /// End of the last reported tone: no new match may start before it.
     consumed: u64,
     prev_sym: u8,
@@ -1696,6 +1712,8 @@ struct GroupState {
     cand_blocks: u8,
     cand_block_start: u64,
     cand_p_before: f32,
+    /// …and in the block before that.
+    cand_p_before2: f32,
     cand_p_first: f32,
     hist: [Seg; HISTORY],
     hist_len: usize,
@@ -1717,8 +1735,12 @@ impl GroupState {
             held: None,
             blocks: 0,
             loud: 0,
+            opened_loud: false,
             cand_loud: 0,
             last_on_power: 0.0,
+            last_on_sym: 0,
+            set_sum: 0.0,
+            cand_set_sum: 0.0,
             consumed: 0,
             prev_sym: 0,
             pending_end: 0,
@@ -1726,6 +1748,7 @@ impl GroupState {
             cand_blocks: 0,
             cand_block_start: 0,
             cand_p_before: 0.0,
+            cand_p_before2: 0.0,
             cand_p_first: 0.0,
             hist: [Seg::default(); HISTORY],
             hist_len: 0,
@@ -1759,7 +1782,7 @@ impl GroupState {
 
     /// Whether the running segment, a gap, has been quiet enough so far.
     fn gap_is_quiet(&self) -> bool {
-        self.loud <= OFF_LOUD_EDGE_BLOCKS + self.blocks / OFF_LOUD_PER_BLOCKS
+        !self.opened_loud && self.loud <= OFF_LOUD_EDGE_BLOCKS + self.blocks / OFF_LOUD_PER_BLOCKS
     }
 
     /// The `i`-th newest completed segment (0 = newest).
@@ -1781,12 +1804,15 @@ struct Active {
 }
 
 /// What a segmenter is told about one block.
-struct Block<'a> {
+struct Block {
     start: u64,
     /// Mean square of the block.
     total: f32,
-    /// Power of each frequency set.
-    set_p: &'a [f32; MAX_SETS],
+    /// Slots of [`Channel::set_p`] holding the power of each frequency set
+    /// in this block, the one before and the one before that.
+    cur: usize,
+    prev: usize,
+    prev2: usize,
 }
 
 /// Fraction of a block a tone covers, from its power there against a full
@@ -1799,6 +1825,26 @@ fn coverage(p: f32, reference: f32, subs: u8) -> f32 {
     let r = (p / reference).clamp(0.0, 1.0) * s;
     let k = r.floor().min(s - 1.0);
     ((k + (r - k).max(0.0).sqrt()) / s).clamp(0.0, 1.0)
+}
+
+/// [`coverage`] of the block before a burst's first, whose set power is
+/// `p`, after one whose set power was `p2`: what that earlier block held
+/// on these frequencies is other audio's (a dial tone's 440 Hz before a
+/// 440 Hz tone, DTMF's 941 Hz before a SIT's 950 Hz, a louder neighbour's
+/// leakage), not the tone's. (Taking all of it off places an onset right
+/// after much louder audio up to a few ms late; leaving it places one a
+/// block early.)
+fn onset_coverage(p: f32, p2: f32, reference: f32, subs: u8) -> f32 {
+    coverage((p - p2).max(0.0), reference, subs)
+}
+
+/// [`coverage`] of a block at a burst's edge, or 0 when the set holds less
+/// than `min_purity` of the block power that coverage implies: the rest of
+/// the block is other audio (DTMF, speech, a tone sharing a frequency)
+/// whose leakage would pass for the tone.
+fn edge_coverage(p: f32, reference: f32, subs: u8, total: f32, min_purity: f32) -> f32 {
+    let c = coverage(p, reference, subs);
+    if p >= min_purity * c * total { c } else { 0.0 }
 }
 
 fn cover_samples(c: f32) -> u64 {
@@ -1820,8 +1866,10 @@ struct Channel {
     fill: usize,
     /// Samples fed since start.
     position: u64,
-    /// Per-set power of the previous block.
-    prev_set_p: [f32; MAX_SETS],
+    /// Per-set power of the last three blocks, a ring; `set_at` is the
+    /// slot of the block being analysed.
+    set_p: [[f32; MAX_SETS]; 3],
+    set_at: u8,
     groups: Box<[GroupState]>,
     active: Option<Active>,
 }
@@ -1833,7 +1881,8 @@ impl ToneDetector {
             buf: [[0.0; ROW_SAMPLES]; ROWS],
             fill: 0,
             position: 0,
-            prev_set_p: [0.0; MAX_SETS],
+            set_p: [[0.0; MAX_SETS]; 3],
+            set_at: 0,
             groups,
             active: None,
         };
@@ -1846,7 +1895,8 @@ impl ToneDetector {
         ch.buf = [[0.0; ROW_SAMPLES]; ROWS];
         ch.fill = 0;
         ch.position = 0;
-        ch.prev_set_p = [0.0; MAX_SETS];
+        ch.set_p = [[0.0; MAX_SETS]; 3];
+        ch.set_at = 0;
         for g in ch.groups.iter_mut() {
             *g = GroupState::new();
         }
@@ -1923,6 +1973,8 @@ impl Channel {
             }
         }
         let total = acc.iter().sum::<f32>() / BLOCK_SAMPLES as f32;
+        let cur = self.set_at as usize;
+        self.set_at = ((cur + 1) % 3) as u8;
         let mut p = [0f32; MAX_DETECTOR_FREQS];
         if total >= d.gate_power {
             d.analyse(&self.buf, &mut p);
@@ -1932,12 +1984,13 @@ impl Channel {
             for st in self.groups.iter_mut() {
                 st.blocks = st.blocks.saturating_add(1);
                 st.loud = st.loud.saturating_add((total > st.last_on_power * d.quiet_ratio) as u32);
+                st.opened_loud |= st.blocks == GAP_OPEN_BLOCKS && st.loud > 1 && st.last_on_power > 0.0;
             }
-            self.prev_set_p = [0.0; MAX_SETS];
+            self.set_p[cur] = [0.0; MAX_SETS];
             return;
         }
         // Frequency sets.
-        let mut set_p = [0f32; MAX_SETS];
+        let set_p = &mut self.set_p[cur];
         let mut purity = [0f32; MAX_SETS];
         for (i, s) in d.sets[..d.nsets].iter().enumerate() {
             let lanes = &s.lanes[..s.nlanes as usize];
@@ -1958,9 +2011,9 @@ impl Channel {
                     sym = i as u8 + 1;
                 }
             }
-            self.group_block(d, g, sym, &Block { start: block_start, total, set_p: &set_p }, out);
+            let b = Block { start: block_start, total, cur, prev: (cur + 2) % 3, prev2: (cur + 1) % 3 };
+            self.group_block(d, g, sym, &b, out);
         }
-        self.prev_set_p = set_p;
     }
 
     /// Power of group `g`'s symbol `sym` in a per-set power array.
@@ -1972,29 +2025,35 @@ impl Channel {
         if sym == 0 { FreqSet::default() } else { d.sets[d.groups[g].sets[sym as usize - 1] as usize] }
     }
 
-    fn group_block(&mut self, d: &ToneDetectorDescriptor, g: usize, sym: u8, b: &Block<'_>, out: &mut Vec<ToneEvent>) {
-        let (bs, total, set_p) = (b.start, b.total, b.set_p);
+    fn group_block(&mut self, d: &ToneDetectorDescriptor, g: usize, sym: u8, b: &Block, out: &mut Vec<ToneEvent>) {
+        let (bs, total) = (b.start, b.total);
         let be = bs + BLOCK_SAMPLES as u64;
-        let prev_set_p = self.prev_set_p;
+        let (set_p, prev_set_p, prev2_set_p) = (&self.set_p[b.cur], &self.set_p[b.prev], &self.set_p[b.prev2]);
+        let p_sym = Self::sym_power(d, g, sym, set_p);
         let st = &mut self.groups[g];
         st.blocks = st.blocks.saturating_add(1);
         // Loud for a gap: against the burst running now or the last one.
-        let burst_power = if st.sym != 0 { st.burst_power() } else { st.last_on_power };
+        let (burst_power, burst_sym) =
+            if st.sym != 0 { (st.burst_power(), st.sym) } else { (st.last_on_power, st.last_on_sym) };
         let loud = total > burst_power * d.quiet_ratio;
         st.loud = st.loud.saturating_add(loud as u32);
+        let burst_set_p = Self::sym_power(d, g, burst_sym, set_p);
+        st.set_sum += burst_set_p;
+        st.opened_loud |= st.sym == 0 && st.blocks == GAP_OPEN_BLOCKS && st.loud > 1 && st.last_on_power > 0.0;
         // The first block after the running burst's last: place its end.
         if st.sym != 0 && st.prev_sym == st.sym && sym != st.sym {
             let set = Self::sym_set(d, g, st.sym);
             let level = st.burst_power();
-            let c_prev = coverage(Self::sym_power(d, g, st.sym, &prev_set_p), level, set.subs);
-            let c_cur = coverage(Self::sym_power(d, g, st.sym, set_p), level, set.subs);
+            let c_prev = coverage(Self::sym_power(d, g, st.sym, prev_set_p), level, set.subs);
+            let p_cur = Self::sym_power(d, g, st.sym, set_p);
+            let c_cur = edge_coverage(p_cur, level, set.subs, total, d.config.min_purity);
             st.pending_end = (bs.saturating_sub(BLOCK_SAMPLES as u64) + cover_samples(c_prev + c_cur)).max(st.start);
         }
         let mut committed = false;
         if sym == st.sym {
             st.cand_blocks = 0;
             if sym != 0 {
-                let pw = Self::sym_power(d, g, sym, set_p);
+                let pw = p_sym;
                 st.ref_power = st.ref_power.max(pw);
                 if let Some(h) = st.held
                     && st.prev_sym == sym
@@ -2011,13 +2070,16 @@ impl Channel {
             if st.cand_blocks > 0 && st.cand_sym == sym {
                 st.cand_blocks += 1;
                 st.cand_loud += loud as u32;
+                st.cand_set_sum += burst_set_p;
             } else {
                 st.cand_sym = sym;
                 st.cand_blocks = 1;
                 st.cand_loud = loud as u32;
+                st.cand_set_sum = burst_set_p;
                 st.cand_block_start = bs;
-                st.cand_p_before = Self::sym_power(d, g, sym, &prev_set_p);
-                st.cand_p_first = Self::sym_power(d, g, sym, set_p);
+                st.cand_p_before = Self::sym_power(d, g, sym, prev_set_p);
+                st.cand_p_before2 = Self::sym_power(d, g, sym, prev2_set_p);
+                st.cand_p_first = p_sym;
             }
             if st.cand_blocks >= MIN_RUN_BLOCKS {
                 committed = true;
@@ -2025,7 +2087,7 @@ impl Channel {
         }
         st.prev_sym = sym;
         if committed {
-            self.commit(d, g, Self::sym_power(d, g, sym, set_p), be, out);
+            self.commit(d, g, p_sym, be, out);
         }
         // Running checks.
         let st = &self.groups[g];
@@ -2040,12 +2102,12 @@ impl Channel {
             }
             let pending = self.groups[g].pending;
             let ref_power = self.groups[g].burst_power();
-            if self.active.is_none()
-                && let Some(p) = pending
+            if let Some(p) = pending
                 && be >= p.at
                 && be
                     <= self.groups[g].start.saturating_add(d.templates[p.template as usize].steps[p.step as usize].max)
                 && (sym != 0 || self.groups[g].gap_is_quiet())
+                && self.make_room(g, p.start, be, out)
             {
                 self.groups[g].pending = None;
                 let tmpl = d.templates[p.template as usize];
@@ -2070,18 +2132,26 @@ impl Channel {
         let steady = if st.sym == 0 {
             // The candidate's blocks belong to the next segment.
             let blocks = st.blocks.saturating_sub(st.cand_blocks as u32);
-            st.loud.saturating_sub(st.cand_loud) <= OFF_LOUD_EDGE_BLOCKS + blocks / OFF_LOUD_PER_BLOCKS
+            let opened_loud = st.opened_loud && blocks > GAP_OPEN_BLOCKS;
+            !opened_loud && st.loud.saturating_sub(st.cand_loud) <= OFF_LOUD_EDGE_BLOCKS + blocks / OFF_LOUD_PER_BLOCKS
         } else {
             // A beating pair swings by up to ~7 dB from block to block.
             let beats = Self::sym_set(d, g, st.sym).beats;
             let ratio = if beats { d.wobble_ratio * BEAT_WOBBLE_RATIO } else { d.wobble_ratio };
             st.int_max <= st.int_min * ratio || st.int_min == f32::INFINITY
         };
-        let old = Seg { start: st.start, len: 0, power: st.burst_power(), sym: st.sym, steady };
+        let set_power = if st.sym == 0 {
+            let blocks = st.blocks.saturating_sub(st.cand_blocks as u32).max(1);
+            (st.set_sum - st.cand_set_sum).max(0.0) / blocks as f32
+        } else {
+            0.0
+        };
+        let old = Seg { start: st.start, len: 0, power: st.burst_power(), sym: st.sym, steady, set_power };
         let new_ref = st.cand_p_first.max(p_second);
         let on_start = if new_sym != 0 {
             let set = Self::sym_set(d, g, new_sym);
-            let c = coverage(st.cand_p_before, new_ref, set.subs) + coverage(st.cand_p_first, new_ref, set.subs);
+            let c = onset_coverage(st.cand_p_before, st.cand_p_before2, new_ref, set.subs)
+                + coverage(st.cand_p_first, new_ref, set.subs);
             (st.cand_block_start + BLOCK_SAMPLES as u64).saturating_sub(cover_samples(c))
         } else {
             0
@@ -2107,7 +2177,7 @@ impl Channel {
                 let s = on_start.max(old.start);
                 if s > e + MIN_STEP_MS as u64 * SAMPLES_PER_MS {
                     pushed[0] = Seg { len: e - old.start, ..old };
-                    pushed[1] = Seg { start: e, len: s - e, power: 0.0, sym: 0, steady: true };
+                    pushed[1] = Seg { start: e, len: s - e, power: 0.0, sym: 0, steady: true, set_power: 0.0 };
                     npushed = 2;
                     new_start = s;
                 } else {
@@ -2123,9 +2193,12 @@ impl Channel {
         }
         if old.sym != 0 {
             st.last_on_power = old.power;
+            st.last_on_sym = old.sym;
         }
         st.blocks = st.cand_blocks as u32;
         st.loud = st.cand_loud;
+        st.opened_loud = false;
+        st.set_sum = st.cand_set_sum;
         st.sym = new_sym;
         st.start = new_start;
         st.ref_power = if new_sym != 0 { new_ref } else { 0.0 };
@@ -2164,12 +2237,30 @@ impl Channel {
 
     fn end_active(&mut self, now: u64, out: &mut Vec<ToneEvent>) {
         if let Some(a) = self.active.take() {
-            // What was pending in its group is the tone that just ended,
-            // and its segments are spent.
+            // Its segments are spent: a confirmation pending on them goes;
+            // one of a tone that began after its last burst (a dial tone
+            // after a busy tone) stays.
             let st = &mut self.groups[a.group as usize];
-            st.pending = None;
             st.consumed = st.consumed.max(a.last_end);
+            if st.pending.is_some_and(|p| p.start < st.consumed) {
+                st.pending = None;
+            }
             out.push(ToneEvent::ToneEnd { kind: a.kind, end: a.last_end, at: now });
+        }
+    }
+
+    /// Whether a tone of group `g` that began at `start` may be reported
+    /// now: nothing is, or the tone reported is another group's, waiting in
+    /// a gap after its last burst, and the new tone began after that burst.
+    /// Then the new tone sounds in that gap, and the old one has ended.
+    fn make_room(&mut self, g: usize, start: u64, now: u64, out: &mut Vec<ToneEvent>) -> bool {
+        match self.active {
+            None => true,
+            Some(a) if a.group as usize != g && a.tmpl.steps[a.step as usize].sym == 0 && start >= a.last_end => {
+                self.end_active(now, out);
+                true
+            }
+            Some(_) => false,
         }
     }
 
@@ -2236,7 +2327,7 @@ impl Channel {
                 // (a) `need` completed segments.
                 if st.hist_len >= need
                     && let Some((score, power)) = fit_window(t, align, st, need)
-                    && fresh_start(t, align, st, need - 1)
+                    && fresh_start(d, ti, align, st, need - 1)
                 {
                     let next = (align + need) % len;
                     let next_ok = t.mode == Mode::Once || t.steps[next].sym == st.sym;
@@ -2254,7 +2345,7 @@ impl Channel {
                     let fit = if need == 1 {
                         Some((0.0, 0.0))
                     } else {
-                        fit_window(t, align, st, need - 1).filter(|_| fresh_start(t, align, st, need - 2))
+                        fit_window(t, align, st, need - 1).filter(|_| fresh_start(d, ti, align, st, need - 2))
                     };
                     let start = if need == 1 { st.start } else { st.back(need - 2).start };
                     if let Some((score, power)) = fit
@@ -2267,8 +2358,9 @@ impl Channel {
                 }
             }
         }
+        let run_start = st.start;
         if let Some((_, ti, step, start, power, comps)) = now_best {
-            if self.active.is_none() {
+            if self.make_room(g, start, now, out) {
                 let tmpl = d.templates[ti as usize];
                 let mut step = step;
                 if tmpl.mode == Mode::Once {
@@ -2278,8 +2370,10 @@ impl Channel {
                 if tmpl.mode == Mode::Once {
                     self.end_active(now, out);
                 }
+                return;
             }
-            return;
+            // The tone being reported goes on (this is a later window of
+            // it): what else may start here still waits below.
         }
         // The running segment decides between candidates only once it has
         // reached all their minimums: a candidate whose longest step is
@@ -2292,7 +2386,7 @@ impl Channel {
                 && max >= reach
                 && pend_best.is_none_or(|b| score < b.0)
             {
-                pend_best = Some((score, Pending { at: st.start + reach, ..p }));
+                pend_best = Some((score, Pending { at: run_start + reach, ..p }));
             }
         }
         let cadence_pending =
@@ -2376,18 +2470,60 @@ fn next_step(t: &Template, step: u8) -> u8 {
     }
 }
 
-/// Whether a window of a repeating tone whose first burst is segment
-/// `back(first)` is a fresh start: not right after a burst of the same
-/// frequencies with a gap shorter than the tone's own (a busy burst is not
-/// the first burst of a call-waiting tone).
-fn fresh_start(t: &Template, align: usize, st: &GroupState, first: usize) -> bool {
-    if t.mode != Mode::Repeating || st.hist_len < first + 3 {
+/// Whether the window of template `ti` from step `align`, whose first burst
+/// is segment `back(first)`, is a fresh start. It is not when that burst
+/// goes on with what came just before it, a burst of the same frequencies
+/// (that a reported tone has not already declined by ending) and a gap:
+///
+/// - a quiet gap, when that burst and gap fit two steps of a repeating
+///   tone of the group whose next step the burst fits too (a busy burst
+///   after a busy burst and gap is not the first burst of a call-waiting
+///   tone, whether or not the busy tone was reported). The window's own
+///   tone at its own alignment is not such a tone: it is the same cadence,
+///   heard from a later burst;
+/// - a loud gap through which those frequencies stayed, on average, within
+///   [`ToneDetectorConfig::gap_quiet_db`] of the burst: they did not go
+///   away but sounded impure, mixed with something else (a tone a few
+///   percent off whose beat comes and goes in the filters); no cadence
+///   starts inside one sound.
+///
+/// Anything else before the burst — a tone that cannot go on with it, a
+/// dial tone, DTMF, speech, noise, a broken cadence — leaves it fresh.
+fn fresh_start(d: &ToneDetectorDescriptor, ti: usize, align: usize, st: &GroupState, first: usize) -> bool {
+    if st.hist_len < first + 3 {
         return true;
     }
-    let len = t.len as usize;
-    let gap_step = t.steps[(align + len - 1) % len];
-    let (gap, before) = (st.back(first + 1), st.back(first + 2));
-    !(gap.sym == 0 && gap_step.sym == 0 && before.sym != 0 && gap.len < gap_step.min)
+    let (burst, gap, before) = (st.back(first), st.back(first + 1), st.back(first + 2));
+    if gap.sym != 0 || before.sym == 0 || before.start < st.consumed {
+        return true;
+    }
+    if gap.set_power >= before.power * d.quiet_ratio {
+        return false;
+    }
+    if !gap.steady {
+        return true;
+    }
+    let group = d.templates[ti].group;
+    if !before.steady {
+        return true;
+    }
+    let fits = |step: &Step, seg: &Seg| seg.sym == step.sym && (step.min..=step.max).contains(&seg.len);
+    for (ui, u) in d.templates[..d.ntemplates].iter().enumerate() {
+        if u.group != group || u.mode != Mode::Repeating {
+            continue;
+        }
+        let len = u.len as usize;
+        for j in 0..len {
+            if ui == ti && (j + 2) % len == align {
+                continue;
+            }
+            let (a, b, c) = (&u.steps[j], &u.steps[(j + 1) % len], &u.steps[(j + 2) % len]);
+            if fits(a, before) && fits(b, gap) && fits(c, burst) {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// Whether the newest `count` completed segments of `st` fit `t` from step
