@@ -32,6 +32,7 @@ fn cid_text(c: &Option<CallerId>) -> (String, String) {
 
 impl Core {
     pub(crate) fn on_line(&mut self, ch: ChannelId, ev: LineEvent) {
+        tracing::debug!(channel = ch.0, event = ?ev, at_ms = self.now.as_ms(), "line event");
         let stamp = self.stamp();
         match ev {
             LineEvent::Incoming { caller_id } => self.on_incoming(ch, caller_id),
@@ -528,7 +529,9 @@ impl Core {
             .get(&call)
             .map(|c| {
                 c.live_legs()
-                    .filter(|l| l.id != leg && l.status == LegStatus::Ringing && !l.outbound_trunk)
+                    .filter(|l| {
+                        l.id != leg && l.status == LegStatus::Ringing && !l.outbound_trunk && l.role != LegRole::Caller
+                    })
                     .map(|l| l.id)
                     .collect()
             })

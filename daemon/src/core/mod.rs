@@ -283,6 +283,7 @@ impl Core {
     }
 
     fn line(&self, ch: ChannelId, command: LineCommand) {
+        tracing::debug!(channel = ch.0, ?command, at_ms = self.now.as_ms(), "line command");
         self.engine_cmd(EngineCommand::Line { channel: ch, command });
     }
 
