@@ -6,7 +6,9 @@
 //! checks. Keys: `fxo` (4), `fxs` (4), `law` (`alaw`/`ulaw`), `country`
 //! (`CN`, `RU`, `US`, `UK`, `EU`), `tick` (ms, 20), `seed` (1), `pace`
 //! (`realtime`, the default, paced by the clock like a card; or `fast`,
-//! lock-step). Every other string goes to
+//! lock-step), `cid` (`off`, `fsk`, `dtmf`: caller ID the central office
+//! sends with inbound calls), `answer` (phones go off-hook by themselves
+//! after this many rings; 0, the default: never). Every other string goes to
 //! [`ctibox_driver::backend::open`].
 
 use std::time::{Duration as WallDuration, Instant};
@@ -17,6 +19,7 @@ use ctibox_driver::hal::{
 };
 
 use crate::board::InProcessBoard;
+use crate::world::config::{CallerIdMode, LineConfig, PhoneConfig};
 use crate::world::{ControlHandle, World, WorldConfig};
 
 /// Options of a `builtin` board.
@@ -30,6 +33,8 @@ pub struct BuiltinSpec {
 pub fn parse_builtin(arg: Option<&str>) -> Result<BuiltinSpec, String> {
     let mut config = WorldConfig::default();
     let mut realtime = true;
+    let mut cid = CallerIdMode::Off;
+    let mut answer = None;
     for item in arg.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let (k, v) = item.split_once('=').ok_or_else(|| format!("`{item}` is not key=value"))?;
         let num = |what: &str| -> Result<u64, String> {
@@ -57,12 +62,32 @@ pub fn parse_builtin(arg: Option<&str>) -> Result<BuiltinSpec, String> {
                     _ => return Err(format!("pace must be realtime or fast, not `{v}`")),
                 }
             }
-            _ => return Err(format!("unknown key `{k}` (known: fxo, fxs, law, country, tick, seed, pace)")),
+            "cid" => {
+                cid = match v {
+                    "off" => CallerIdMode::Off,
+                    "fsk" => CallerIdMode::Fsk,
+                    "dtmf" => CallerIdMode::Dtmf,
+                    _ => return Err(format!("cid must be off, fsk or dtmf, not `{v}`")),
+                }
+            }
+            "answer" => answer = Some(num("answer")? as u32).filter(|&n| n > 0),
+            _ => {
+                return Err(format!(
+                    "unknown key `{k}` (known: fxo, fxs, law, country, tick, seed, pace, cid, answer)"
+                ));
+            }
         }
     }
     if config.fxo + config.fxs == 0 {
         return Err("a board needs at least one port (fxo or fxs)".into());
     }
+    // Lines and phones as the world would make them, with these settings.
+    config.lines = (0..config.fxo)
+        .map(|i| LineConfig { caller_id: cid, ..LineConfig::new(format!("{}", 8000 + i as u32 + 1)) })
+        .collect();
+    config.phones = (0..config.fxs)
+        .map(|i| PhoneConfig { auto_answer_rings: answer, ..PhoneConfig::new(format!("{}", 801 + i as u32)) })
+        .collect();
     Ok(BuiltinSpec { config, realtime })
 }
 
@@ -156,6 +181,15 @@ mod tests {
         assert_eq!(b.config.tick, TickLength::MS_10);
         assert!(!b.realtime);
         assert!(parse_builtin(None).unwrap().realtime);
+        let b = parse_builtin(Some("fxo=2,fxs=3,cid=fsk,answer=2")).unwrap();
+        assert_eq!(b.config.lines.len(), 2);
+        assert!(b.config.lines.iter().all(|l| l.caller_id == CallerIdMode::Fsk));
+        assert_eq!(b.config.lines[1].number, "8002");
+        assert_eq!(b.config.phones.iter().map(|p| p.auto_answer_rings).collect::<Vec<_>>(), vec![Some(2); 3]);
+        assert_eq!(b.config.phones[2].number, "803");
+        let b = parse_builtin(Some("cid=dtmf,answer=0")).unwrap();
+        assert_eq!(b.config.lines[0].caller_id, CallerIdMode::Dtmf);
+        assert_eq!(b.config.phones[0].auto_answer_rings, None);
         for (bad, want) in [
             ("fxo=x", "fxo must be a whole number"),
             ("law=pcm", "law must be alaw or ulaw"),
@@ -165,6 +199,8 @@ mod tests {
             ("fxo", "is not key=value"),
             ("fxo=0,fxs=0", "at least one port"),
             ("pace=slow", "pace must be"),
+            ("cid=yes", "cid must be off, fsk or dtmf"),
+            ("answer=-1", "answer must be a whole number"),
         ] {
             let e = parse_builtin(Some(bad)).unwrap_err();
             assert!(e.contains(want), "{bad}: {e}");

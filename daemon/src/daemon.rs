@@ -5,14 +5,14 @@
 //! same way, on a simulated board, with a temporary database.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crossbeam_channel::Sender;
 
 use ctibox_boardsim::open_board;
 use ctibox_boardsim::world::ControlHandle;
 use ctibox_driver::engine::{self, EngineCommand, EngineConfig, EngineHandle};
-use ctibox_driver::hal::BoardError;
+use ctibox_driver::hal::{BoardError, BoardInfo};
 
 use crate::config::{Config, ConfigErrors};
 use crate::core::{self, Core, CoreControl, CoreHandle};
@@ -45,6 +45,30 @@ pub enum StartError {
     Thread(std::io::Error),
 }
 
+/// What may be changed in a running daemon from other threads: its
+/// configuration. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct DaemonControl {
+    control: Sender<CoreControl>,
+    current: Arc<Mutex<Arc<Config>>>,
+    /// The board's layout (a new config is checked against it).
+    pub board: BoardInfo,
+}
+
+impl DaemonControl {
+    /// The configuration in force.
+    pub fn config(&self) -> Arc<Config> {
+        self.current.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Put `config` (already checked) in force.
+    pub fn reload(&self, config: Config) {
+        let config = Arc::new(config);
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = config.clone();
+        let _ = self.control.try_send(CoreControl::Reload(config));
+    }
+}
+
 /// A running daemon.
 #[derive(Debug)]
 pub struct Daemon {
@@ -54,7 +78,7 @@ pub struct Daemon {
     /// Live control of the built-in simulated board (to place test calls).
     pub sim_control: Option<ControlHandle>,
     pub config: Arc<Config>,
-    control: Sender<CoreControl>,
+    control: DaemonControl,
     engine_thread: Option<std::thread::JoinHandle<Result<(), BoardError>>>,
     core_thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -105,14 +129,15 @@ impl Daemon {
             core::moh::default_music_on_hold(),
         );
         let core_thread = core::spawn(core).map_err(StartError::Thread)?;
+        let info = engine_handle.info.clone();
         tracing::info!(board = %engine_handle.info.name, lockstep, database = %db.display(), "ctiboxd started");
         Ok(Daemon {
             core: core_handle,
             engine: engine_handle,
             records,
             sim_control: opened.control,
+            control: DaemonControl { control: control_tx, current: Arc::new(Mutex::new(config.clone())), board: info },
             config,
-            control: control_tx,
             engine_thread: Some(engine_thread),
             core_thread: Some(core_thread),
         })
@@ -120,7 +145,12 @@ impl Daemon {
 
     /// Take a new config (already checked). Lines keep their settings.
     pub fn reload(&self, config: Config) {
-        let _ = self.control.try_send(CoreControl::Reload(Arc::new(config)));
+        self.control.reload(config);
+    }
+
+    /// A handle to change the configuration from other threads.
+    pub fn control(&self) -> DaemonControl {
+        self.control.clone()
     }
 
     /// Whether the engine is still running (a simulated board may end).
@@ -136,7 +166,7 @@ impl Daemon {
     /// Stop everything: calls in progress end as interrupted, the journal
     /// is committed, threads are joined.
     pub fn shutdown(mut self) {
-        let _ = self.control.try_send(CoreControl::Shutdown);
+        let _ = self.control.control.send_timeout(CoreControl::Shutdown, std::time::Duration::from_secs(5));
         if let Some(t) = self.core_thread.take() {
             let _ = t.join();
         }

@@ -8,3 +8,4 @@ pub mod config;
 pub mod core;
 pub mod daemon;
 pub mod records;
+pub mod service;

@@ -15,7 +15,9 @@ const ADMIN: &[&str] = &["admin"];
 /// (method, path, content type and body, roles allowed). The bodies are
 /// chosen so that the agent (extension 801, in ringing call 1) is allowed,
 /// and so that the requests leave call 1 alone until the last ones.
-fn endpoints() -> Vec<(&'static str, &'static str, Option<(&'static str, &'static str)>, &'static [&'static str])> {
+type Endpoint = (&'static str, &'static str, Option<(&'static str, &'static str)>, &'static [&'static str]);
+
+fn endpoints() -> Vec<Endpoint> {
     let json = |b| Some(("application/json", b));
     vec![
         ("GET", "/status", None, ALL),

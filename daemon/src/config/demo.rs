@@ -15,9 +15,13 @@ listen = "127.0.0.1:8080"       # HTTP + WebSocket API and the web console
 token_ttl = "12h"
 
 [board]
-# The simulated board linked into the daemon, paced like a real card.
+# The simulated board linked into the daemon, paced like a real card; its
+# central office sends FSK caller ID. Place calls on it with
+# `ctibox-sim call --line 1 --from 13800138000`, answer a phone with
+# `ctibox-sim answer --phone 5` (add `answer=2` here: phones answer by
+# themselves after two rings).
 # Real hardware: "dahdi"; a separate simulator: "sim:/tmp/ctibox-sim.sock".
-backend = "builtin:fxo=4,fxs=4,country=CN"
+backend = "builtin:fxo=4,fxs=4,country=CN,cid=fsk"
 
 [[trunk]]
 name = "pstn"
