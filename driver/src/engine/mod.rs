@@ -323,10 +323,15 @@ impl<B: Board> Engine<B> {
         s.max_tick_ns.fetch_max(ns, Ordering::Relaxed);
         if self.config.lockstep {
             // Wait for the slow side to take in this tick. A slow side that
-            // is gone ends the loop.
-            if self.evt_tx.send(EngineEvent::Tick { end }).is_err() || self.ack_rx.recv().is_err() {
+            // is gone ends the loop. A stop asked for before the wait is not
+            // waited on; one asked for during it sends an ack of its own.
+            if self.evt_tx.send(EngineEvent::Tick { end }).is_err() {
                 return Ok(Step::Shutdown);
             }
+            if shutdown || self.stop.load(Ordering::Relaxed) || self.ack_rx.recv().is_err() {
+                return Ok(Step::Shutdown);
+            }
+            shutdown |= self.stop.load(Ordering::Relaxed);
         } else {
             self.emit(EngineEvent::Tick { end });
         }

@@ -364,17 +364,43 @@ fn lockstep_waits_for_the_slow_side() {
     });
     let mut ticks = Vec::new();
     while ticks.len() < 3 {
-        match h.events.recv().unwrap() {
-            EngineEvent::Tick { end } => {
-                ticks.push(end);
-                // The engine is waiting: it has not started the next tick.
-                std::thread::sleep(std::time::Duration::from_millis(5));
-                assert_eq!(h.stats.snapshot().ticks, ticks.len() as u64);
-                h.ack_tick();
-            }
-            _ => {}
+        if let EngineEvent::Tick { end } = h.events.recv().unwrap() {
+            ticks.push(end);
+            // The engine is waiting: it has not started the next tick.
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            assert_eq!(h.stats.snapshot().ticks, ticks.len() as u64);
+            h.ack_tick();
         }
     }
     assert_eq!(t.join().unwrap(), 3);
     assert_eq!(ticks, [BoardTime::from_ms(20), BoardTime::from_ms(40), BoardTime::from_ms(60)]);
+}
+
+#[test]
+fn lockstep_engine_stops_whenever_stop_comes() {
+    // Stop asked for at every point of a tick: while the engine waits for
+    // the ack, and while it works (the stop's own ack is then taken as the
+    // tick's). The engine must end either way, not wait for an ack nobody
+    // sends.
+    for delay_us in [0u64, 50, 200, 1000, 5000] {
+        let (mut e, h) = Engine::new(MemBoard::new(2, 2), EngineConfig { lockstep: true, ..EngineConfig::default() });
+        let t = std::thread::spawn(move || e.run());
+        // Ack a few ticks, then stop without acking any more.
+        let mut acked = 0;
+        while acked < 5 {
+            if let EngineEvent::Tick { .. } = h.events.recv().unwrap() {
+                h.ack_tick();
+                acked += 1;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_micros(delay_us));
+        h.stop();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !t.is_finished() {
+            assert!(std::time::Instant::now() < deadline, "engine still running 5 s after stop (delay {delay_us} µs)");
+            let _ = h.events.try_recv();
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert!(t.join().unwrap().is_ok());
+    }
 }
