@@ -688,7 +688,7 @@ fn preceded_rows(
     let dial = *profile.get(ToneKind::Dial).unwrap();
     let speech = support::speech::speech_corpus();
     let ci = Country::ALL.iter().position(|&c| c == country).unwrap_or(0);
-    let period = |d: &ToneDef| d.spec.period_ms().unwrap_or(0) as u64 * 8;
+    let period = |d: &ToneDef| d.spec.period_ms().unwrap_or(0) * 8;
     // Run one case: silence, `before`, `gap_ms` of silence, the tone.
     let run = |def: &ToneDef, before: &Before, gap_ms: usize, what: &str| {
         let (mut periods, tail) = plan(def, cfg);
