@@ -15,8 +15,10 @@
 //!
 //! Run: `cargo bench -p ctibox-daemon --bench call_setup`.
 //!
-//! Measured on the 2-core development machine: see the closing
-//! note (target: at least 200 calls/s on one core).
+//! Measured on the 2-core development machine while other builds ran
+//! (load average about 4), pinned to CPU 0, 60 lines: 456, 512 and 682
+//! calls/s in three runs (target: at least 200 calls/s on one core); every
+//! answered call was in the journal, closed.
 
 use std::collections::HashSet;
 use std::sync::Arc;
