@@ -71,21 +71,27 @@ fn base_url(api: &str) -> String {
     trimmed.strip_suffix(API_PREFIX).unwrap_or(trimmed).trim_end_matches('/').to_string()
 }
 
+/// The daemon refused a request: its status and error body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub method: String,
+    /// Relative to `/api/v1`, without the query.
+    pub path: String,
+    pub status: u16,
+    /// The status's reason phrase (`Forbidden`).
+    pub reason: String,
+    pub message: String,
+    /// The request field to blame, when the daemon names one.
+    pub field: Option<String>,
+    /// Further lines (a refused config reload lists every problem).
+    pub errors: Vec<String>,
+}
+
 /// What went wrong with one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
     /// The daemon answered with an error status.
-    Refused {
-        method: String,
-        path: String,
-        status: u16,
-        reason: String,
-        message: String,
-        /// The request field to blame, when the daemon names one.
-        field: Option<String>,
-        /// Further lines (a refused config reload lists every problem).
-        errors: Vec<String>,
-    },
+    Refused(Box<Refusal>),
     /// Nothing answers at the URL (connection refused, unknown host).
     Unreachable { url: String, detail: String },
     /// The request failed on the way (timeout, connection reset…).
@@ -98,29 +104,35 @@ impl ApiError {
     /// The HTTP status of a refusal.
     pub fn status(&self) -> Option<u16> {
         match self {
-            ApiError::Refused { status, .. } => Some(*status),
+            ApiError::Refused(r) => Some(r.status),
             _ => None,
         }
+    }
+}
+
+impl fmt::Display for Refusal {
+    /// `METHOD /path: STATUS REASON: message (field: FIELD)`, then the
+    /// further lines indented.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.method, self.path, self.status)?;
+        if !self.reason.is_empty() {
+            write!(f, " {}", self.reason)?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(field) = &self.field {
+            write!(f, " (field: {field})")?;
+        }
+        for e in &self.errors {
+            write!(f, "\n  {e}")?;
+        }
+        Ok(())
     }
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ApiError::Refused { method, path, status, reason, message, field, errors } => {
-                write!(f, "{method} {path}: {status}")?;
-                if !reason.is_empty() {
-                    write!(f, " {reason}")?;
-                }
-                write!(f, ": {message}")?;
-                if let Some(field) = field {
-                    write!(f, " (field: {field})")?;
-                }
-                for e in errors {
-                    write!(f, "\n  {e}")?;
-                }
-                Ok(())
-            }
+            ApiError::Refused(r) => r.fmt(f),
             ApiError::Unreachable { url, detail } => write!(
                 f,
                 "the daemon is not reachable at {url} ({detail}): is ctiboxd running? \
@@ -402,7 +414,15 @@ fn send(
                 Err(_) if text.trim().is_empty() => ("(no explanation given)".to_string(), None, Vec::new()),
                 Err(_) => (excerpt(text.trim()), None, Vec::new()),
             };
-            Err(ApiError::Refused { method: method.into(), path: path.into(), status, reason, message, field, errors })
+            Err(ApiError::Refused(Box::new(Refusal {
+                method: method.into(),
+                path: path.into(),
+                status,
+                reason,
+                message,
+                field,
+                errors,
+            })))
         }
         Err(ureq::Error::Transport(t)) => match t.kind() {
             ureq::ErrorKind::ConnectionFailed | ureq::ErrorKind::Dns => {
@@ -438,7 +458,7 @@ mod tests {
 
     #[test]
     fn refusal_names_request_status_and_field() {
-        let e = ApiError::Refused {
+        let e = Refusal {
             method: "POST".into(),
             path: "/calls".into(),
             status: 400,
@@ -448,7 +468,7 @@ mod tests {
             errors: vec![],
         };
         assert_eq!(e.to_string(), "POST /calls: 400 Bad Request: to: empty (field: to)");
-        let e = ApiError::Refused {
+        let e = Refusal {
             method: "POST".into(),
             path: "/config/reload".into(),
             status: 422,

@@ -109,7 +109,7 @@ pub fn status(args: ReadArgs) -> Result<i32> {
         return print_json(&client.get::<Value>("/status")?);
     }
     let s: StatusView = client.get("/status")?;
-    print!("{}", status_text(&s));
+    crate::emit(&status_text(&s))?;
     Ok(0)
 }
 
@@ -148,7 +148,7 @@ pub fn channels(args: ReadArgs) -> Result<i32> {
         return print_json(&client.get::<Value>("/channels")?);
     }
     let channels: Vec<ChannelView> = client.get("/channels")?;
-    print!("{}", channels_table(&channels));
+    crate::emit(&channels_table(&channels))?;
     Ok(0)
 }
 
@@ -201,7 +201,7 @@ pub fn calls(args: ReadArgs) -> Result<i32> {
     if calls.is_empty() {
         println!("no active calls");
     } else {
-        print!("{}", calls_table(&calls));
+        crate::emit(&calls_table(&calls))?;
     }
     Ok(0)
 }
@@ -251,7 +251,7 @@ pub fn call_status(c: &CallView) -> String {
 }
 
 fn print_json(v: &Value) -> Result<i32> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+    crate::emit(&format!("{}\n", serde_json::to_string_pretty(v)?))?;
     Ok(0)
 }
 

@@ -381,9 +381,9 @@ fn import(args: ImportArgs) -> Result<i32> {
     let report: ImportReport =
         serde_json::from_value(value.clone()).context("POST /customers/import: a report of an unexpected shape")?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        crate::emit(&format!("{}\n", serde_json::to_string_pretty(&value)?))?;
     } else {
-        print!("{}", report_text(&args.file.display().to_string(), &report));
+        crate::emit(&report_text(&args.file.display().to_string(), &report))?;
     }
     Ok(if report.problems.is_empty() { 0 } else { 1 })
 }

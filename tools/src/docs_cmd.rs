@@ -29,8 +29,11 @@ pub struct ManArgs {
 
 pub fn completions(args: CompletionsArgs, mut cmd: clap::Command) -> Result<i32> {
     let name = cmd.get_name().to_string();
+    // Into a buffer first: clap_complete panics when it cannot write.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, name, &mut script);
     let mut out = std::io::stdout().lock();
-    clap_complete::generate(args.shell, &mut cmd, name, &mut out);
+    out.write_all(&script)?;
     out.flush()?;
     Ok(0)
 }

@@ -129,11 +129,29 @@ fn main() {
     };
     match code {
         Ok(c) => std::process::exit(c),
+        // Whoever read our output has gone (`ctibox cdr | head`): not an
+        // error worth a message.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            std::process::exit(0)
+        }
         Err(e) => {
             eprintln!("ctibox: {}", error_chain(&e));
             std::process::exit(2);
         }
     }
+}
+
+/// Writes `text` to stdout; an error (a closed pipe) is returned, not a
+/// panic as from `print!`.
+pub(crate) fn emit(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
 }
 
 /// An error and its causes, each cause added only when the message does not

@@ -14,7 +14,7 @@
 //!
 //! Not implemented: `wss://` (TLS) URLs.
 
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,7 +30,7 @@ use tungstenite::{Message, WebSocket};
 
 use ctibox_daemon::core::{CallView, CtiEvent, CtiEventKind, Snapshot};
 
-use crate::api::{ApiArgs, ApiError, Client};
+use crate::api::{ApiArgs, ApiError, Client, Refusal};
 use crate::calls::{call_status, channel_status, leg_status};
 use crate::wall_time::format_board_ms;
 
@@ -192,7 +192,7 @@ fn open(url: &str, token: &str) -> Result<Socket, OpenError> {
             let status = response.status();
             let text = response.body().as_deref().map(String::from_utf8_lossy).unwrap_or_default();
             let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-            OpenError::Refused(ApiError::Refused {
+            OpenError::Refused(ApiError::Refused(Box::new(Refusal {
                 method: "GET".into(),
                 path: "/events".into(),
                 status: status.as_u16(),
@@ -200,7 +200,7 @@ fn open(url: &str, token: &str) -> Result<Socket, OpenError> {
                 message: body["error"].as_str().map_or_else(|| text.trim().to_string(), str::to_string),
                 field: body["field"].as_str().map(str::to_string),
                 errors: Vec::new(),
-            })
+            })))
         }
         HandshakeError::Failure(e) => OpenError::Other(e.to_string()),
         HandshakeError::Interrupted(_) => OpenError::Other("the daemon did not finish the upgrade in time".into()),
@@ -221,7 +221,9 @@ fn stream(mut socket: Socket, json: bool, stop: &AtomicBool) -> End {
                 break End::Closed(frame.map_or_else(|| "no reason given".into(), |f| f.reason.to_string()));
             }
             Ok(_) => continue,
-            Err(tungstenite::Error::Io(e)) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+            Err(tungstenite::Error::Io(e))
+                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) =>
+            {
                 continue;
             }
             Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
@@ -229,7 +231,15 @@ fn stream(mut socket: Socket, json: bool, stop: &AtomicBool) -> End {
             }
             Err(e) => break End::Lost(e.to_string()),
         };
-        if let Some(end) = show(text.as_str(), json) {
+        let (out, end) = show(text.as_str(), json);
+        if !out.is_empty() {
+            let mut stdout = std::io::stdout().lock();
+            if stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()).is_err() {
+                // Nobody reads our output any more (`ctibox monitor | head`).
+                break End::Stopped;
+            }
+        }
+        if let Some(end) = end {
             break end;
         }
     };
@@ -238,40 +248,34 @@ fn stream(mut socket: Socket, json: bool, stop: &AtomicBool) -> End {
     end
 }
 
-/// Prints one message; `Some` when the stream should be left.
-fn show(text: &str, json: bool) -> Option<End> {
+/// What one message prints on stdout (lines ending in `\n`), and whether
+/// the stream should be left. Notices go to stderr.
+fn show(text: &str, json: bool) -> (String, Option<End>) {
     let value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(_) => {
             eprintln!("ctibox monitor: not JSON: {text}");
-            return None;
+            return (String::new(), None);
         }
     };
-    if json {
-        println!("{text}");
-    }
+    let raw = format!("{text}\n");
+    let out = if json { raw.clone() } else { String::new() };
     match value["type"].as_str() {
-        Some("lagged") => Some(End::Lagged(value["missed"].as_u64().unwrap_or(0))),
+        Some("lagged") => (out, Some(End::Lagged(value["missed"].as_u64().unwrap_or(0)))),
         Some("error") => {
             eprintln!("ctibox monitor: the daemon says: {}", value["error"].as_str().unwrap_or(text));
-            None
+            (out, None)
         }
-        _ if json => None,
-        Some("snapshot") => {
-            match serde_json::from_value::<Snapshot>(value) {
-                Ok(s) => print!("{}", snapshot_text(&s)),
-                Err(_) => println!("{text}"),
-            }
-            None
-        }
-        _ => {
-            match serde_json::from_value::<CtiEvent>(value) {
-                Ok(e) => println!("{}", event_line(&e)),
-                // A kind of event newer than this tool: show it raw.
-                Err(_) => println!("{text}"),
-            }
-            None
-        }
+        _ if json => (out, None),
+        Some("snapshot") => match serde_json::from_value::<Snapshot>(value) {
+            Ok(s) => (snapshot_text(&s), None),
+            Err(_) => (raw, None),
+        },
+        _ => match serde_json::from_value::<CtiEvent>(value) {
+            Ok(e) => (format!("{}\n", event_line(&e)), None),
+            // A kind of event newer than this tool: show it raw.
+            Err(_) => (raw, None),
+        },
     }
 }
 
@@ -354,8 +358,11 @@ mod tests {
 
     #[test]
     fn lagged_and_unknown_messages() {
-        assert!(matches!(show(r#"{"type": "lagged", "missed": 9}"#, false), Some(End::Lagged(9))));
-        assert!(matches!(show(r#"{"type": "lagged", "missed": 9}"#, true), Some(End::Lagged(9))));
-        assert!(show(r#"{"seq": 1, "type": "hologram"}"#, false).is_none());
+        let lagged = r#"{"type": "lagged", "missed": 9}"#;
+        assert!(matches!(show(lagged, false), (ref out, Some(End::Lagged(9))) if out.is_empty()));
+        assert!(matches!(show(lagged, true), (ref out, Some(End::Lagged(9))) if *out == format!("{lagged}\n")));
+        let hologram = r#"{"seq": 1, "type": "hologram"}"#;
+        assert_eq!(show(hologram, false).0, format!("{hologram}\n"));
+        assert!(show(hologram, false).1.is_none());
     }
 }
