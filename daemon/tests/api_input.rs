@@ -84,6 +84,20 @@ fn bad_query_parameters_name_the_field() {
     }
 }
 
+/// Reads an answer's head and returns its status line ("" when the server
+/// closed without one).
+fn status_line(s: &mut TcpStream) -> String {
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&answer).lines().next().unwrap_or("").to_string()
+}
+
 /// Sends a request head and `sent` bytes of a body that claims to be
 /// `declared` bytes long, then reads the answer's status line.
 fn status_of_oversized(api: &Api, path: &str, token: &str, declared: usize, sent: usize, ctype: &str) -> String {
@@ -96,15 +110,7 @@ fn status_of_oversized(api: &Api, path: &str, token: &str, declared: usize, sent
     );
     s.write_all(head.as_bytes()).unwrap();
     let _ = s.write_all(&vec![b' '; sent]);
-    let mut answer = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
-        match s.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => answer.extend_from_slice(&buf[..n]),
-        }
-    }
-    String::from_utf8_lossy(&answer).lines().next().unwrap_or("").to_string()
+    status_line(&mut s)
 }
 
 /// Sends a chunked JSON body of about `len` bytes, stopping quietly when
@@ -129,15 +135,7 @@ fn status_of_chunked(api: &Api, path: &str, token: &str, len: usize) -> String {
         }
     }
     let _ = s.write_all(b"0\r\n\r\n");
-    let mut answer = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
-        match s.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => answer.extend_from_slice(&buf[..n]),
-        }
-    }
-    String::from_utf8_lossy(&answer).lines().next().unwrap_or("").to_string()
+    status_line(&mut s)
 }
 
 #[test]
