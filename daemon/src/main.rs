@@ -70,15 +70,7 @@ fn main() {
     let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            let mut msg = e.to_string();
-            for cause in e.chain().skip(1) {
-                let c = cause.to_string();
-                if !msg.contains(&c) {
-                    msg.push_str(": ");
-                    msg.push_str(&c);
-                }
-            }
-            eprintln!("ctiboxd: {msg}");
+            eprintln!("ctiboxd: {}", ctibox_driver::error_chain(e.as_ref()));
             1
         }
     };

@@ -157,13 +157,5 @@ pub(crate) fn emit(text: &str) -> std::io::Result<()> {
 /// An error and its causes, each cause added only when the message does not
 /// already say it (many errors quote their cause).
 fn error_chain(e: &anyhow::Error) -> String {
-    let mut msg = e.to_string();
-    for cause in e.chain().skip(1) {
-        let c = cause.to_string();
-        if !msg.contains(&c) {
-            msg.push_str(": ");
-            msg.push_str(&c);
-        }
-    }
-    msg
+    ctibox_driver::error_chain(e.as_ref())
 }
