@@ -66,6 +66,14 @@ impl Scenario {
             column: 1,
             message,
         })?;
+        for (actor, seed) in tl.pattern_watches() {
+            w.watch_pattern(actor, seed).map_err(|message| ScenarioError::Invalid {
+                file: self.path.clone(),
+                line: 1,
+                column: 1,
+                message,
+            })?;
+        }
         w.set_director(Box::new(tl));
         Ok(w)
     }

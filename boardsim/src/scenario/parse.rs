@@ -70,7 +70,10 @@
 //! expectation (`expect` a condition `within` a time). Conditions:
 //! answered, ringing, rang (`rings`), dial_tone, ringback, busy, congestion,
 //! sit, call_waiting, dtmf (`digits`), audio, silence (`for`), ended,
-//! caller_id (`number`), off_hook, on_hook. Actions: caller call / hangup /
+//! caller_id (`number`), off_hook, on_hook. `audio` with `pattern = N`:
+//! hears the far end that speaks `audio = { pattern = N }` (recognised by
+//! correlation, also in a conference mix); `silence` with `pattern = N`:
+//! has not heard it for `for`. Actions: caller call / hangup /
 //! dtmf; party hangup / dtmf; phone offhook / answer / hangup / flash /
 //! dial. An optional `desc` names the step in the report.
 
@@ -225,6 +228,7 @@ struct StepDef {
     number: Option<String>,
     #[serde(rename = "for")]
     for_: Option<Spanned<String>>,
+    pattern: Option<Spanned<u64>>,
     desc: Option<String>,
 }
 
@@ -730,6 +734,11 @@ fn digits_of(cx: &Ctx<'_>, d: &StepDef, span: Range<usize>, what: &str) -> Resul
 
 fn condition(cx: &Ctx<'_>, c: &Spanned<String>, d: &StepDef, kind: Kind) -> Result<Condition, ScenarioError> {
     let name = c.get_ref().as_str();
+    if let Some(p) = &d.pattern
+        && !matches!(name, "audio" | "silence")
+    {
+        return Err(cx.err(p.span(), format!("pattern belongs to audio or silence, not {name}")));
+    }
     let cond = match name {
         "answered" => Condition::Answered,
         "ringing" => Condition::Ringing,
@@ -741,8 +750,17 @@ fn condition(cx: &Ctx<'_>, c: &Spanned<String>, d: &StepDef, kind: Kind) -> Resu
         "sit" => Condition::Hears(ProgressTone::Sit),
         "call_waiting" => Condition::Hears(ProgressTone::CallWaiting),
         "dtmf" => Condition::HearsDtmf(digits_of(cx, d, c.span(), "dtmf")?),
-        "audio" => Condition::HearsAudio,
-        "silence" => Condition::HearsSilence(cx.opt_dur(&d.for_, "for")?.unwrap_or(Duration::from_secs(1))),
+        "audio" => match &d.pattern {
+            Some(p) => Condition::HearsPattern(*p.get_ref()),
+            None => Condition::HearsAudio,
+        },
+        "silence" => {
+            let quiet = cx.opt_dur(&d.for_, "for")?.unwrap_or(Duration::from_secs(1));
+            match &d.pattern {
+                Some(p) => Condition::MissesPattern(*p.get_ref(), quiet),
+                None => Condition::HearsSilence(quiet),
+            }
+        }
         "ended" => Condition::Ended,
         "caller_id" => {
             let n = d.number.clone().ok_or_else(|| cx.err(c.span(), "caller_id needs number = \"…\""))?;
@@ -859,4 +877,31 @@ fn audio(cx: &Ctx<'_>, a: &Spanned<AudioDef>, base: &Path) -> Result<AudioSource
         }
     }
     Ok(src)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PHONES: &str =
+        "[board]\nfxo = 0\nfxs = 2\n\n[[phone]]\nport = 2\naudio = { pattern = 11 }\n\n[[phone]]\nport = 1\n";
+
+    fn scenario(steps: &str) -> Result<Scenario, ScenarioError> {
+        parse(&format!("{PHONES}steps = [ {steps} ]\n"), Path::new("s.toml"))
+    }
+
+    #[test]
+    fn pattern_turns_audio_and_silence_into_whose_voice() {
+        let s = scenario(r#"{ expect = "audio", pattern = 11 }, { expect = "silence", pattern = 11, for = "2s" }"#)
+            .unwrap();
+        let conds: Vec<&Condition> = s.tracks[0].steps.iter().filter_map(|s| s.expect.as_ref().map(|e| &e.0)).collect();
+        assert_eq!(conds, [&Condition::HearsPattern(11), &Condition::MissesPattern(11, Duration::from_secs(2))]);
+        // The world watches phone 1 for pattern 11 (spoken by phone 2).
+        assert!(s.build_world().is_ok());
+        let e = scenario(r#"{ expect = "busy", pattern = 11 }"#).unwrap_err().to_string();
+        assert!(e.contains("pattern belongs to audio or silence"), "{e}");
+        // Nobody speaks pattern 5.
+        let e = scenario(r#"{ expect = "audio", pattern = 5 }"#).unwrap().build_world().unwrap_err().to_string();
+        assert!(e.contains("nobody else speaks pattern 5"), "{e}");
+    }
 }

@@ -167,6 +167,29 @@ impl Timeline {
         })
     }
 
+    /// The listeners and patterns the steps ask about
+    /// ([`Condition::HearsPattern`], [`Condition::MissesPattern`]): the
+    /// world must watch them ([`World::watch_pattern`]).
+    pub fn pattern_watches(&self) -> Vec<(Actor, u64)> {
+        let mut out = Vec::new();
+        for t in &self.tracks {
+            for s in &t.steps {
+                let wait = match &s.timing {
+                    Timing::WaitFor(c, _) => Some(c),
+                    _ => None,
+                };
+                for c in wait.into_iter().chain(s.expect.as_ref().map(|(c, _)| c)) {
+                    if let Condition::HearsPattern(p) | Condition::MissesPattern(p, _) = c
+                        && !out.contains(&(t.actor, *p))
+                    {
+                        out.push((t.actor, *p));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     pub fn results(&self) -> &[Outcome] {
         &self.results
     }

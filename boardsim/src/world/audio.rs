@@ -145,6 +145,16 @@ impl AudioSource {
         Ok(AudioSource::Sequence { items: flat.into(), repeat })
     }
 
+    /// Whether the source plays the pattern of `seed` (itself or as a
+    /// sequence item).
+    pub fn has_pattern(&self, seed: u64) -> bool {
+        match self {
+            AudioSource::Pattern { seed: s } => *s == seed,
+            AudioSource::Sequence { items, .. } => items.iter().any(|i| i.source.has_pattern(seed)),
+            _ => false,
+        }
+    }
+
     /// A short description for status output.
     pub fn describe(&self) -> String {
         match self {

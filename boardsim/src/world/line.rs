@@ -632,7 +632,7 @@ impl Line {
         let mut silent = false;
         match (peer, self.tone.as_mut()) {
             (Some(p), _) => {
-                p.speak(lin_out);
+                p.speak(now, lin_out);
                 g711::decode_block(law, from_port, lin_in);
                 p.hear(now, from_port, lin_in);
             }

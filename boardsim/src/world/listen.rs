@@ -18,6 +18,7 @@ use ctibox_driver::dsp::tones::{ToneDetector, ToneEvent};
 use ctibox_driver::hal::{BoardTime, Duration};
 
 use super::country::{CountryProfile, ProgressTone, tone_index};
+use super::voice::VoiceTap;
 
 /// A 20 ms block louder than this is "audio".
 pub const AUDIO_THRESHOLD_DBM0: f64 = -45.0;
@@ -51,6 +52,9 @@ pub struct Listener {
     last_audio: Option<BoardTime>,
     /// Last time each tone was heard.
     tone_heard: [Option<BoardTime>; TONES],
+    /// The last moments heard, kept when someone watches whose voice this
+    /// far end hears ([`super::voice`]).
+    tap: Option<Box<VoiceTap>>,
 }
 
 impl Listener {
@@ -69,7 +73,20 @@ impl Listener {
             power_acc: 0.0,
             last_audio: None,
             tone_heard: [None; TONES],
+            tap: None,
         }
+    }
+
+    /// Keep the last moments heard from now on, for voice watches.
+    pub fn enable_tap(&mut self) {
+        if self.tap.is_none() {
+            self.tap = Some(Box::new(VoiceTap::new()));
+        }
+    }
+
+    /// The last moments heard, if kept.
+    pub fn tap(&self) -> Option<&VoiceTap> {
+        self.tap.as_deref()
     }
 
     /// Hear `samples` that start at board time `at`. After a gap the
@@ -86,6 +103,9 @@ impl Listener {
             self.origin = at;
         }
         let end = at + Duration::from_samples(samples.len() as u64);
+        if let Some(t) = self.tap.as_mut() {
+            t.push(at, samples);
+        }
         self.dtmf_events.clear();
         self.dtmf.rx(samples, &mut self.dtmf_events);
         for ev in &self.dtmf_events {

@@ -40,6 +40,7 @@ pub mod peer;
 pub mod phone;
 pub mod request;
 pub mod ring;
+pub mod voice;
 
 use std::sync::Arc;
 
@@ -106,6 +107,11 @@ pub enum Condition {
     HearsAudio,
     /// Has heard nothing for this long.
     HearsSilence(Duration),
+    /// Hears the voice of a far end that speaks the pattern of this seed
+    /// (found by correlation, also in a mix: [`voice`]).
+    HearsPattern(u64),
+    /// Has not heard the voice of pattern `seed` for this long.
+    MissesPattern(u64, Duration),
     /// The call ended (phone: it hung up or the driver dropped loop
     /// current).
     Ended,
@@ -128,6 +134,8 @@ impl Condition {
             Condition::HearsDtmf(d) => format!("hears DTMF \"{d}\""),
             Condition::HearsAudio => "hears audio".into(),
             Condition::HearsSilence(d) => format!("hears silence for {d}"),
+            Condition::HearsPattern(p) => format!("hears pattern {p}"),
+            Condition::MissesPattern(p, d) => format!("hears no pattern {p} for {d}"),
             Condition::Ended => "call ended".into(),
             Condition::CallerId(n) => format!("caller ID \"{n}\" received"),
             Condition::OffHook => "off-hook".into(),
@@ -174,6 +182,8 @@ pub struct World {
     /// Events of direct API calls made between ticks, sent with the next.
     pending_events: Vec<BoardEvent>,
     detaches: u64,
+    /// Whose voice watched listeners hear ([`World::watch_pattern`]).
+    watches: Vec<voice::VoiceWatch>,
 }
 
 fn fax_audio() -> AudioSource {
@@ -284,6 +294,7 @@ impl World {
             now: BoardTime::ZERO,
             pending_events: Vec::with_capacity(16),
             detaches: 0,
+            watches: Vec::new(),
             cfg,
         })
     }
@@ -375,6 +386,60 @@ impl World {
         } else {
             Err(ControlError::NoSuchPhone(port, self.fxs_range()))
         }
+    }
+
+    /// Watch whether `listener` hears the far ends whose audio plays the
+    /// pattern of `seed` (for [`Condition::HearsPattern`] and
+    /// [`Condition::MissesPattern`]). Allocates: call it when setting up,
+    /// after the callers are added. Errors when nobody speaks the pattern.
+    pub fn watch_pattern(&mut self, listener: Actor, seed: u64) -> Result<(), String> {
+        if self.watches.iter().any(|w| w.listener == listener && w.seed == seed) {
+            return Ok(());
+        }
+        let mut talkers = Vec::new();
+        talkers
+            .extend((0..self.callers.len()).filter(|&i| self.callers[i].audio().has_pattern(seed)).map(Actor::Caller));
+        talkers.extend(
+            (0..self.parties.len()).filter(|&i| self.parties[i].peer.audio().has_pattern(seed)).map(Actor::Party),
+        );
+        talkers
+            .extend((0..self.phones.len()).filter(|&i| self.phones[i].cfg.audio.has_pattern(seed)).map(Actor::Phone));
+        talkers.retain(|&t| t != listener);
+        if talkers.is_empty() {
+            return Err(format!("nobody else speaks pattern {seed}"));
+        }
+        for &a in talkers.iter().chain(std::iter::once(&listener)) {
+            match a {
+                Actor::Caller(i) => self.callers.get_mut(i).map(Peer::enable_taps),
+                Actor::Party(i) => self.parties.get_mut(i).map(|p| p.peer.enable_taps()),
+                Actor::Phone(i) => self.phones.get_mut(i).map(Phone::enable_taps),
+            };
+        }
+        self.watches.push(voice::VoiceWatch::new(listener, seed, talkers));
+        Ok(())
+    }
+
+    /// The taps of an actor: what it said, what it heard.
+    fn taps(&self, actor: Actor) -> (Option<&voice::VoiceTap>, Option<&voice::VoiceTap>) {
+        match actor {
+            Actor::Caller(i) => self.callers.get(i).map_or((None, None), |p| (p.said(), p.listener.tap())),
+            Actor::Party(i) => self.parties.get(i).map_or((None, None), |p| (p.peer.said(), p.peer.listener.tap())),
+            Actor::Phone(i) => self.phones.get(i).map_or((None, None), |p| (p.said(), p.listener.tap())),
+        }
+    }
+
+    fn watch(&self, listener: Actor, seed: u64) -> Option<&voice::VoiceWatch> {
+        self.watches.iter().find(|w| w.listener == listener && w.seed == seed)
+    }
+
+    /// Run every voice watch on the tick that ends at `end`.
+    fn run_watches(&mut self, end: BoardTime) {
+        let mut watches = std::mem::take(&mut self.watches);
+        for w in &mut watches {
+            let Some(heard) = self.taps(w.listener).1 else { continue };
+            w.run(end, heard, |a| self.taps(a).0);
+        }
+        self.watches = watches;
     }
 
     /// Add a caller (a far end that makes inbound calls); returns its
@@ -536,6 +601,10 @@ impl World {
                     Condition::HearsDtmf(d) => peer.listener.heard_digits(d, since),
                     Condition::HearsAudio => after(peer.listener.last_audio()),
                     Condition::HearsSilence(d) => quiet_for(peer.listener.last_audio(), since, now, *d),
+                    Condition::HearsPattern(p) => after(self.watch(actor, *p).and_then(|w| w.last_heard)),
+                    Condition::MissesPattern(p, d) => {
+                        self.watch(actor, *p).is_some_and(|w| quiet_for(w.last_heard, since, now, *d))
+                    }
                     Condition::Ended => after(peer.ended_at),
                     Condition::CallerId(_) => false,
                     Condition::OffHook => line.is_some_and(|l| l.port_off_hook),
@@ -552,6 +621,10 @@ impl World {
                     Condition::HearsDtmf(d) => ph.listener.heard_digits(d, since),
                     Condition::HearsAudio => after(ph.listener.last_audio()),
                     Condition::HearsSilence(d) => ph.off_hook && quiet_for(ph.listener.last_audio(), since, now, *d),
+                    Condition::HearsPattern(p) => after(self.watch(actor, *p).and_then(|w| w.last_heard)),
+                    Condition::MissesPattern(p, d) => {
+                        self.watch(actor, *p).is_some_and(|w| quiet_for(w.last_heard, since, now, *d))
+                    }
                     Condition::Ended => after(ph.ended_at),
                     Condition::CallerId(n) => {
                         after(ph.caller_id_at) && ph.last_caller_id.is_some_and(|c| c == n.as_str())
@@ -565,6 +638,15 @@ impl World {
 
     /// What an actor is doing, in words (for failure reasons; allocates).
     pub fn describe_actor(&self, actor: Actor) -> String {
+        let mut s = self.describe_actor_state(actor);
+        for w in self.watches.iter().filter(|w| w.listener == actor) {
+            s.push_str(", ");
+            s.push_str(&w.describe());
+        }
+        s
+    }
+
+    fn describe_actor_state(&self, actor: Actor) -> String {
         let hears = |l: &listen::Listener, since: BoardTime| {
             let tone = l.current_tone().map(country::tone_words).unwrap_or("no tone");
             let audio = match l.last_audio() {
@@ -819,6 +901,9 @@ impl SimWorld for World {
         for (i, ph) in self.phones.iter_mut().enumerate() {
             let r = (fxo + i) * n..(fxo + i + 1) * n;
             ph.run_audio(now, law, &from_driver[r.clone()], &mut to_driver[r], &mut self.lin_in);
+        }
+        if !self.watches.is_empty() {
+            self.run_watches(end);
         }
         self.now = end;
         sort_by_time(&mut events[first..]);

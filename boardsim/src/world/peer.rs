@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::audio::{AudioPlayer, AudioSource, Recorder};
 use super::country::CountryProfile;
 use super::listen::Listener;
+use super::voice::VoiceTap;
 
 /// Where a far end's call stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +75,9 @@ pub struct Peer {
     dtmf: DtmfGenerator,
     pub(crate) listener: Listener,
     pub(crate) recorder: Recorder,
+    /// The last moments said, kept when someone watches for this far end's
+    /// voice ([`super::voice`]).
+    said: Option<Box<VoiceTap>>,
     pub state: PeerState,
     /// The FXO port of the current or last call.
     pub line: Option<ChannelId>,
@@ -110,6 +114,7 @@ impl Peer {
             dtmf,
             listener: Listener::new(profile, dtmf_rx),
             recorder: Recorder::new(law, record_limit),
+            said: None,
             state: PeerState::Idle,
             line: None,
             calls: 0,
@@ -161,8 +166,8 @@ impl Peer {
         self.dtmf.push(digits).map_err(|e| e.to_string())
     }
 
-    /// What the far end says in the next `out.len()` samples.
-    pub fn speak(&mut self, out: &mut [i16]) {
+    /// What the far end says in the `out.len()` samples from `at`.
+    pub fn speak(&mut self, at: BoardTime, out: &mut [i16]) {
         if self.dtmf.is_idle() {
             self.player.tx(out);
         } else {
@@ -171,6 +176,23 @@ impl Peer {
             // The talker pauses while keying; its source resumes afterwards
             // where it left off.
         }
+        if let Some(t) = self.said.as_mut() {
+            t.push(at, out);
+        }
+    }
+
+    /// Keep what the far end says (and hears) from now on, for voice
+    /// watches.
+    pub fn enable_taps(&mut self) {
+        if self.said.is_none() {
+            self.said = Some(Box::new(VoiceTap::new()));
+        }
+        self.listener.enable_tap();
+    }
+
+    /// The last moments said, if kept.
+    pub fn said(&self) -> Option<&VoiceTap> {
+        self.said.as_deref()
     }
 
     /// The far end hears `codes` (and their decoded `linear`), starting at

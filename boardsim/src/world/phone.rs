@@ -23,6 +23,7 @@ use super::country::{CallerIdSignalling, CountryProfile};
 use super::listen::Listener;
 use super::request::{ControlError, PhoneStatus};
 use super::ring::Ringer;
+use super::voice::VoiceTap;
 
 /// One phone.
 #[derive(Debug)]
@@ -41,6 +42,9 @@ pub struct Phone {
     player: AudioPlayer,
     pub(crate) listener: Listener,
     pub(crate) recorder: Recorder,
+    /// The last moments said, kept when someone watches for this phone's
+    /// voice ([`super::voice`]).
+    said: Option<Box<VoiceTap>>,
     pub polarity: Polarity,
     pub loop_current: bool,
     /// The number of the last caller ID decoded while on-hook.
@@ -87,6 +91,7 @@ impl Phone {
             dtmf,
             listener: Listener::new(profile, dtmf_rx),
             recorder: Recorder::new(law, record_limit),
+            said: None,
             polarity: Polarity::Normal,
             loop_current: true,
             last_caller_id: None,
@@ -257,6 +262,9 @@ impl Phone {
                 let n = self.dtmf.tx(lin);
                 lin[n..].fill(0);
             }
+            if let Some(t) = self.said.as_mut() {
+                t.push(now, lin);
+            }
             g711::encode_block(law, lin, to_port);
         } else {
             // On-hook transmission: only the caller-ID receivers listen.
@@ -280,6 +288,19 @@ impl Phone {
     /// What the phone heard while off-hook.
     pub fn recorder(&self) -> &Recorder {
         &self.recorder
+    }
+
+    /// Keep what the phone says and hears from now on, for voice watches.
+    pub fn enable_taps(&mut self) {
+        if self.said.is_none() {
+            self.said = Some(Box::new(VoiceTap::new()));
+        }
+        self.listener.enable_tap();
+    }
+
+    /// The last moments said, if kept.
+    pub fn said(&self) -> Option<&VoiceTap> {
+        self.said.as_deref()
     }
 
     pub fn status(&self) -> PhoneStatus {
