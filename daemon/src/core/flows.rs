@@ -323,15 +323,22 @@ impl Core {
         })
     }
 
-    /// Caller ID to show a phone we ring for `call`.
-    fn caller_id_for(&self, call: CallId) -> Option<CallerId> {
+    /// Caller ID to show a phone we ring for `call` in `role`: the call's
+    /// caller, except for a consultation, where the consulting extension is
+    /// the one calling.
+    fn caller_id_for(&self, call: CallId, role: &LegRole) -> Option<CallerId> {
         let c = self.calls.get(&call)?;
+        let consulting = match (role, c.consult) {
+            (LegRole::Consult, Some(cons)) => c.leg(cons.by).map(|l| extension_caller(&self.config, &l.party)),
+            _ => None,
+        };
+        let (number, name) = consulting.unwrap_or_else(|| (c.caller_number.clone(), c.caller_name.clone()));
         let mut cid = CallerId::default();
-        if !c.caller_number.is_empty() {
-            cid.number = CidText::try_from(c.caller_number.as_str()).ok();
+        if !number.is_empty() {
+            cid.number = CidText::try_from(number.as_str()).ok();
         }
-        if !c.caller_name.is_empty() {
-            cid.name = CidText::try_from(c.caller_name.as_str()).ok();
+        if !name.is_empty() {
+            cid.name = CidText::try_from(name.as_str()).ok();
         }
         Some(cid)
     }
@@ -343,8 +350,8 @@ impl Core {
         if !self.chan(ch).is_some_and(|c| c.is_free()) {
             return Err(CoreError::Busy(number.to_string()));
         }
+        let caller_id = self.caller_id_for(call, &role);
         let leg = self.add_leg(call, ch, role, number.to_string(), LegStatus::Ringing, false);
-        let caller_id = self.caller_id_for(call);
         self.line(ch, LineCommand::Ring { caller_id });
         self.set_status(ch, ChannelStatus::Ringing);
         Ok(leg)
@@ -985,14 +992,18 @@ impl Core {
                 }
             }
         }
-        self.journal(JournalOp::Transfer {
-            call,
-            kind: if tstatus == LegStatus::Up { TransferKind::Attended } else { TransferKind::Blind },
-            from_leg: Some(cons.held),
-            to_leg: Some(tleg),
-            target: tparty,
-            at: self.stamp(),
-        });
+        // A target still ringing: the transfer is journalled (as blind) when
+        // it answers, like any transfer on ring.
+        if tstatus == LegStatus::Up {
+            self.journal(JournalOp::Transfer {
+                call,
+                kind: TransferKind::Attended,
+                from_leg: Some(cons.held),
+                to_leg: Some(tleg),
+                target: tparty,
+                at: self.stamp(),
+            });
+        }
         self.end_leg(call, cons.by, HangupCause::Normal, "transferred", self.leg_is_ended(call, cons.by));
         self.dirty_calls.insert(call);
         self.reconnect(call);

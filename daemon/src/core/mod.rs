@@ -216,7 +216,10 @@ impl Core {
                 self.now = self.now.max(at);
                 self.on_line(channel, event);
             }
-            EngineEvent::Detected { .. } | EngineEvent::Board(_) => {}
+            EngineEvent::Detected { channel, event } => {
+                tracing::trace!(channel = channel.0, ?event, "detected");
+            }
+            EngineEvent::Board(ev) => tracing::trace!(?ev, "board event"),
             EngineEvent::MediaDone { .. } | EngineEvent::RecordDone { .. } | EngineEvent::Released(_) => {}
             EngineEvent::Refused { command, why, .. } => {
                 tracing::warn!(command, %why, "the engine refused a command");
