@@ -34,7 +34,11 @@
 //! # In a call
 //!
 //! A flash is [`LineEvent::Flash`]; the daemon may answer it with
-//! `DialTone` to collect a number for a consultation call. DTMF keys are
+//! `DialTone` to collect a number for a consultation call. A flash during
+//! that dial tone, the number or the reorder tone after a failed one goes
+//! back to the call (`call`) and is reported as [`LineEvent::Flash`]: the
+//! daemon returns to the party on hold. (A flash while dialling a call of
+//! the phone's own is ignored.) DTMF keys are
 //! [`LineEvent::Digit`]. Hang-up (on-hook past the flash window) is
 //! [`LineEvent::OnHook`] and the line is idle. The daemon's `Hangup` sends
 //! the disconnect treatment ([`ReleaseConfig`]): loop current withdrawn
@@ -260,6 +264,9 @@ pub struct FxsLine {
     ringing: bool,
     /// Whether loop current is withdrawn.
     loop_open: bool,
+    /// The dial tone (and what follows it until a number or a flash) was
+    /// given in a call, for a consultation.
+    consulting: bool,
     /// Media we started and that has not ended.
     media: Option<MediaToken>,
     next_token: u32,
@@ -283,6 +290,7 @@ impl FxsLine {
             caller_id: None,
             ringing: false,
             loop_open: false,
+            consulting: false,
             media: None,
             next_token: 1,
             digits: DigitString::EMPTY,
@@ -446,7 +454,10 @@ impl FxsLine {
                 self.release(now, out);
             }
             (FxsState::Reorder | FxsState::LoopOpen | FxsState::Released | FxsState::Howler, LineCommand::Hangup) => {}
-            (FxsState::Call, LineCommand::DialTone) => self.give_dial_tone(now, out),
+            (FxsState::Call, LineCommand::DialTone) => {
+                self.consulting = true;
+                self.give_dial_tone(now, out);
+            }
             _ => out.event(LineEvent::Refused { command: command.name(), state: self.state.name() }),
         }
         self.poll(now, out);
@@ -540,6 +551,15 @@ impl FxsLine {
                 self.go_idle(out);
             }
             (FxsState::Call, HookEvent::Flash) => out.event(LineEvent::Flash),
+            (FxsState::DialTone | FxsState::Collecting | FxsState::Reorder, HookEvent::Flash) if self.consulting => {
+                // Back to the call the consultation started from.
+                self.consulting = false;
+                self.stop_media(out);
+                self.timer = None;
+                self.digits.clear();
+                self.set_state(FxsState::Call, out);
+                out.event(LineEvent::Flash);
+            }
             _ => {}
         }
     }
@@ -588,6 +608,7 @@ impl FxsLine {
 
     fn dialed(&mut self, end: DialEnd, out: &mut LineOutputs) {
         self.timer = None;
+        self.consulting = false;
         out.event(LineEvent::Dialed { number: self.digits, end });
         self.set_state(FxsState::Call, out);
     }
@@ -655,6 +676,7 @@ impl FxsLine {
         self.cid_at = None;
         self.caller_id = None;
         self.digits.clear();
+        self.consulting = false;
         self.set_state(FxsState::Idle, out);
         out.event(LineEvent::Idle);
     }

@@ -339,6 +339,41 @@ fn flash_during_a_call() {
 }
 
 #[test]
+fn flash_back_from_a_consultation_dial_tone() {
+    let mut t = T::new(FxsConfig::default());
+    t.off_hook(0);
+    t.keys(1000, "123");
+    assert_eq!(events(&t.board(5000, EventKind::Flash)), vec![LineEvent::Flash]);
+    t.cmd(5100, LineCommand::DialTone);
+    // A flash before any key: back to the call, dial tone off.
+    let v = t.board(7000, EventKind::Flash);
+    assert_eq!(events(&v), vec![LineEvent::Flash]);
+    assert!(media(&v).contains(&MediaAction::Stop), "{v:?}");
+    assert_eq!(t.state(), FxsState::Call);
+    assert_eq!(t.line.next_deadline(), None, "no digit timer left");
+    // Flash, two keys, flash: back again, the keys forgotten.
+    t.board(9000, EventKind::Flash);
+    t.cmd(9100, LineCommand::DialTone);
+    t.keys(9500, "80");
+    assert_eq!(t.state(), FxsState::Collecting);
+    assert_eq!(events(&t.board(10_500, EventKind::Flash)), vec![LineEvent::Flash]);
+    assert_eq!((t.state(), t.line.digits().len()), (FxsState::Call, 0));
+    // No key at all: reorder; a flash still goes back.
+    t.board(11_000, EventKind::Flash);
+    t.cmd(11_100, LineCommand::DialTone);
+    let v = t.until(11_100 + 16_001);
+    assert!(matches!(events(&v)[..], [LineEvent::DialFailed { .. }]), "{v:?}");
+    assert_eq!(t.state(), FxsState::Reorder);
+    assert_eq!(events(&t.board(30_000, EventKind::Flash)), vec![LineEvent::Flash]);
+    assert_eq!(t.state(), FxsState::Call);
+    // A consultation number dialled: in the call again, flashes as usual.
+    t.board(31_000, EventKind::Flash);
+    t.cmd(31_100, LineCommand::DialTone);
+    assert_eq!(events(&t.keys(31_500, "8123")), vec![dialed("8123", DialEnd::Match)]);
+    assert_eq!(events(&t.board(33_000, EventKind::Flash)), vec![LineEvent::Flash]);
+}
+
+#[test]
 fn flash_while_dialing_is_ignored() {
     let mut t = T::new(FxsConfig::default());
     t.off_hook(0);
