@@ -194,6 +194,19 @@ impl Core {
         self.dirty_calls.insert(call);
     }
 
+    /// An inbound line answered only to hear a tone: the leg is up (the
+    /// line is off-hook), the call is not answered.
+    fn tone_leg_up(&mut self, call: CallId, leg: LegId) {
+        let now = self.now;
+        let Some(l) = self.calls.get_mut(&call).and_then(|c| c.leg_mut(leg)) else { return };
+        l.status = LegStatus::Up;
+        l.answered = Some(now);
+        let ch = l.channel;
+        self.journal(JournalOp::LegAnswered { leg, at: self.stamp() });
+        self.set_status(ch, ChannelStatus::Talking);
+        self.dirty_calls.insert(call);
+    }
+
     /// End one leg: release its channel (hang up the line, stop ringing the
     /// phone, or give the phone its release tone) unless `released` says
     /// the line already went.
@@ -250,10 +263,16 @@ impl Core {
     fn finish_call(&mut self, call: CallId, cause: HangupCause, detail: &str) {
         let now = self.now;
         let Some(mut c) = self.calls.remove(&call) else { return };
+        // A caller who only got a tone (answer_and_tone) ends the call
+        // with the reason for the tone, however it goes away.
+        let (cause, detail) = match (&c.cause, c.answered) {
+            (Some((preset, why)), None) => (preset.clone(), why.clone()),
+            _ => (cause, detail.to_string()),
+        };
         c.ended = Some(now);
-        c.cause = Some((cause.clone(), detail.to_string()));
+        c.cause = Some((cause.clone(), detail.clone()));
         c.ringing = None;
-        let seq = self.journal(JournalOp::CallEnded { call, at: self.stamp(), cause, detail: detail.to_string() });
+        let seq = self.journal(JournalOp::CallEnded { call, at: self.stamp(), cause, detail });
         self.dirty_calls.remove(&call);
         // Tell the world once the journal has it (see flush_pending_ended).
         self.pending_ended.push((seq, CtiEventKind::Call { call: c.view() }));
@@ -523,6 +542,13 @@ impl Core {
         };
         let kind = self.chan(ch).map(|c| c.kind);
         if kind == Some(ChannelKind::Fxo) {
+            if self.calls.get(&call).is_some_and(|c| c.cause.is_some() && c.answered.is_none()) {
+                // Answered only to play a tone to a caller nobody can take
+                // (answer_and_tone): the line is up, the call is not, and
+                // the tone goes on until the call ends.
+                self.tone_leg_up(call, leg);
+                return;
+            }
             // Our answer of an inbound line completed.
             self.leg_up(call, leg);
             self.reconnect(call);
