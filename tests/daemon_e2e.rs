@@ -422,3 +422,207 @@ audio = {{ pattern = 13 }}
     assert!(fail.contains("alice hears 802") && fail.contains("pattern 13 never heard"), "{}", r.out);
     assert_eq!(r.out.lines().filter(|l| l.starts_with("FAIL")).count(), 1, "{}", r.out);
 }
+
+#[test]
+fn the_called_party_hangs_up_first_on_an_outbound_call() {
+    let scenario = format!(
+        r#"{BOARD}
+[[party]]
+name = "bob"
+number = "12345678"
+behaviour = "answer"
+answer_after = "12s"
+talk_for = "5s"
+audio = {{ pattern = 17 }}
+{}"#,
+        dial_out(
+            "12345678",
+            r#"{ expect = "audio", pattern = 17, within = "30s", desc = "bob answered" },
+  { expect = "busy", within = "10s", desc = "bob hung up: 801 hears the release tone" },
+  { after = "1s", do = "hangup" },"#
+        )
+    );
+    let r = run("outbound-far-end-hangs-up", &scenario, "group:600", "");
+    r.assert_passed();
+    let c = r.only_call();
+    assert_eq!(cause(&c), Some("far_end_disconnect"), "{c:#?}");
+    let answered = c.answer_board_ms.expect("answered");
+    let ended = c.end_board_ms.expect("ended");
+    assert!((5000..6500).contains(&(ended - answered)), "bob talked 5 s: {answered}..{ended}");
+    assert_eq!(legs(&c), vec![("caller", Some(5), true), ("callee", Some(1), true)], "{c:#?}");
+}
+
+#[test]
+fn an_outside_caller_who_gives_up_stops_the_ringing() {
+    let scenario = format!(
+        r#"{BOARD}
+[[caller]]
+name = "alice"
+from = "13800138000"
+line = 1
+abandon_after = "9s"
+steps = [
+  {{ at = "1s", do = "call" }},
+  {{ expect = "ended", within = "12s", desc = "alice gives up" }},
+]
+
+[[phone]]
+port = 5
+number = "801"
+steps = [
+  {{ wait_for = "ringing", timeout = "10s" }},
+  {{ expect = "rang", rings = 2, within = "8s" }},
+  {{ at = "20s", expect = "on_hook", desc = "801 never answered" }},
+]
+"#
+    );
+    let r = run("inbound-abandoned", &scenario, "ext:801", "");
+    r.assert_passed();
+    let c = r.only_call();
+    assert_eq!(cause(&c), Some("cancelled"), "{c:#?}");
+    assert!(c.answer_board_ms.is_none());
+    assert_eq!(legs(&c), vec![("caller", Some(1), false), ("callee", Some(5), false)], "{c:#?}");
+    // Alice gives up at 10 s, between the line's rings at 6 s and 11 s; the
+    // daemon knows when no ring has come for 7 s after the last (at 7 s)
+    // and stops ringing 801 then.
+    let ended = c.end_board_ms.expect("ended");
+    assert!((13_500..14_500).contains(&ended), "ended at {ended} ms");
+    assert_eq!(c.legs[1].end_board_ms, Some(ended), "801 stops ringing with the call");
+}
+
+#[test]
+fn a_caller_to_a_busy_extension_hears_busy() {
+    // 801 and 802 talk; alice's call to 801 (busy) is answered with busy
+    // tone.
+    let scenario = format!(
+        r#"{BOARD}
+[[caller]]
+name = "alice"
+from = "13800138000"
+line = 1
+steps = [
+  {{ at = "15s", do = "call" }},
+  {{ expect = "busy", within = "15s", desc = "801 is busy: alice hears busy" }},
+  {{ after = "1s", do = "hangup" }},
+]
+
+[[phone]]
+port = 5
+number = "801"
+audio = {{ sequence = [ {{ silence = "2s" }}, {{ pattern = 11 }} ] }}
+steps = [
+  {{ at = "1s", do = "offhook" }},
+  {{ expect = "dial_tone", within = "2s" }},
+  {{ after = "300ms", do = "dial", digits = "802" }},
+  {{ expect = "audio", pattern = 13, within = "15s" }},
+  {{ at = "40s", do = "hangup" }},
+]
+
+[[phone]]
+port = 6
+number = "802"
+auto_answer = 1
+audio = {{ pattern = 13 }}
+steps = [
+  {{ wait_for = "answered", timeout = "15s" }},
+  {{ expect = "silence", pattern = 11, for = "1s", within = "40s", desc = "801 hung up" }},
+  {{ after = "1s", do = "hangup" }},
+]
+"#
+    );
+    let r = run("busy-extension", &scenario, "ext:801", "");
+    r.assert_passed();
+    let calls = r.calls();
+    assert_eq!(calls.len(), 2, "{calls:#?}");
+    let (internal, inbound) = (&calls[0], &calls[1]);
+    assert_eq!(internal.direction.as_str(), "internal");
+    assert_eq!(cause(internal), Some("normal"));
+    assert_eq!(inbound.direction.as_str(), "inbound");
+    assert_eq!(cause(inbound), Some("busy"), "{inbound:#?}");
+    // The line is answered to play the tone; the call is not.
+    assert_eq!(legs(inbound), vec![("caller", Some(1), true)], "only alice's line: {inbound:#?}");
+    assert!(inbound.answer_board_ms.is_none(), "{inbound:#?}");
+    assert_eq!(inbound.cause_detail, "tone played to the caller");
+    // Alice hangs up a second after she hears busy (the tone was recognised
+    // some 3 s after the answer).
+    let ended = inbound.end_board_ms.expect("ended");
+    let answered = inbound.legs[0].answer_board_ms.expect("line answered");
+    assert!((2000..6000).contains(&(ended - answered)), "alice hung up on the tone: {answered}..{ended}");
+}
+
+#[test]
+fn an_extension_nobody_answers_times_out() {
+    let scenario = format!(
+        r#"{BOARD}
+[[phone]]
+port = 5
+number = "801"
+steps = [
+  {{ at = "1s", do = "offhook" }},
+  {{ expect = "dial_tone", within = "2s" }},
+  {{ after = "300ms", do = "dial", digits = "803" }},
+  {{ expect = "ringback", within = "8s" }},
+  {{ expect = "congestion", within = "35s", desc = "803 never answers" }},
+  {{ after = "1s", do = "hangup" }},
+]
+
+[[phone]]
+port = 7
+number = "803"
+steps = [ {{ wait_for = "ringing", timeout = "10s" }}, {{ expect = "rang", rings = 5, within = "30s" }} ]
+"#
+    );
+    let r = run("extension-no-answer", &scenario, "ext:801", "");
+    r.assert_passed();
+    let c = r.only_call();
+    assert_eq!(c.direction.as_str(), "internal");
+    assert_eq!(cause(&c), Some("no_answer"), "{c:#?}");
+    assert_eq!(legs(&c), vec![("caller", Some(5), true), ("callee", Some(7), false)], "{c:#?}");
+    let rung = c.legs[1].start_board_ms;
+    let ended = c.end_board_ms.expect("ended");
+    assert!((ended - rung - 30_000).abs() < 500, "30 s of ringing: {rung}..{ended}");
+}
+
+#[test]
+fn click_to_dial_rings_the_agent_first_then_the_number() {
+    let scenario = format!(
+        r#"{BOARD}
+[[phone]]
+port = 5
+number = "801"
+auto_answer = 1
+audio = {{ pattern = 11 }}
+steps = [
+  {{ wait_for = "ringing", timeout = "30s" }},
+  {{ expect = "answered", within = "10s" }},
+  {{ expect = "audio", pattern = 13, within = "15s", desc = "801 reaches 802" }},
+  {{ after = "3s", do = "hangup" }},
+]
+
+[[phone]]
+port = 6
+number = "802"
+auto_answer = 2
+audio = {{ pattern = 13 }}
+steps = [
+  {{ wait_for = "ringing", timeout = "30s" }},
+  {{ expect = "caller_id", number = "801", within = "8s", desc = "802 sees 801 calling" }},
+  {{ expect = "answered", within = "10s" }},
+  {{ expect = "audio", pattern = 11, within = "2s", desc = "802 hears 801" }},
+  {{ expect = "busy", within = "10s" }},
+  {{ after = "1s", do = "hangup" }},
+]
+"#
+    );
+    let r = harness::run_with("click-to-dial", &scenario, "ext:801", "", |d| {
+        harness::wait_board_ms(d, 1000);
+        harness::ask(d, ctibox_daemon::core::CoreRequest::Originate { from: "801".into(), to: "802".into() });
+    });
+    r.assert_passed();
+    let c = r.only_call();
+    assert_eq!(c.direction.as_str(), "internal");
+    assert_eq!((c.caller_number.as_str(), c.called_number.as_str()), ("801", "802"), "{c:#?}");
+    assert_eq!(cause(&c), Some("normal"));
+    assert_eq!(legs(&c), vec![("caller", Some(5), true), ("callee", Some(6), true)], "{c:#?}");
+    assert!(c.events.iter().any(|e| e.kind == "originate"), "{:#?}", c.events);
+}

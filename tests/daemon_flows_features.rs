@@ -275,6 +275,8 @@ fn three_party_conference_by_flash_lets_everyone_hear_the_two_others() {
             r#"  { expect = "audio", pattern = 11, within = "2s", desc = "802 hears 801" },
   { expect = "audio", pattern = 7, within = "10s", desc = "802 hears alice in the conference" },
   { expect = "audio", pattern = 11, within = "1s", desc = "and 801 still" },
+  { expect = "silence", pattern = 7, for = "1s", within = "8s", desc = "alice left the conference" },
+  { expect = "audio", pattern = 11, within = "1s", desc = "802 and 801 still talk" },
   { expect = "busy", within = "20s", desc = "the others left: 802 hears the release tone" },
   { after = "1s", do = "hangup" },"#
         )
@@ -368,4 +370,82 @@ fn hold_plays_music_to_the_held_caller_and_unhold_brings_the_agent_back() {
     assert!((7000..9000).contains(&(unhold - hold)), "held about 8 s: {hold}..{unhold}");
     let back = passed_at(&r.out, "off hold: alice hears 801 again") as i64;
     assert!(back >= unhold, "alice heard 801 again at {back} ms, unhold at {unhold} ms");
+}
+
+#[test]
+fn flash_holds_the_caller_with_music_and_a_second_flash_returns_to_it() {
+    let scenario = format!(
+        "{BOARD}{}{}",
+        alice(
+            r#"  { expect = "silence", pattern = 11, for = "2s", within = "6s", desc = "801 holds alice" },
+  { expect = "audio", within = "1s", desc = "alice hears music on hold" },
+  { expect = "audio", pattern = 11, within = "10s", desc = "801 is back" },
+  { expect = "ended", within = "10s", desc = "801 hung up" },"#
+        ),
+        agent_801(
+            r#"  { after = "2s", do = "flash" },
+  { expect = "dial_tone", within = "3s" },
+  { after = "3s", do = "flash", desc = "801 flashes back to alice" },
+  { expect = "audio", pattern = 7, within = "3s", desc = "801 hears alice again" },
+  { after = "2s", do = "hangup" },"#
+        )
+    );
+    let r = run("flash-back", &scenario, "ext:801", "");
+    r.assert_passed();
+    let c = r.only_call();
+    assert_eq!(cause(&c), Some("normal"), "{c:#?}");
+    assert_eq!(c.cause_detail, "801 hung up");
+    assert_eq!(legs(&c), vec![("caller", Some(1), true), ("callee", Some(5), true)], "{c:#?}");
+    assert!(c.transfers.is_empty(), "{:#?}", c.transfers);
+}
+
+#[test]
+fn attended_transfer_through_the_api_completes_when_asked() {
+    let scenario = format!(
+        "{BOARD}{}{}{}",
+        alice(
+            r#"  { expect = "silence", pattern = 11, for = "2s", within = "20s", desc = "alice waits on hold" },
+  { expect = "audio", within = "1s", desc = "alice hears music on hold" },
+  { expect = "audio", pattern = 13, within = "40s", desc = "alice reaches 802" },
+  { after = "2s", do = "hangup" },"#
+        ),
+        agent_801(
+            r#"  { expect = "audio", pattern = 13, within = "30s", desc = "801 consults 802" },
+  { expect = "busy", within = "15s", desc = "the completed transfer releases 801" },
+  { after = "1s", do = "hangup" },"#
+        ),
+        agent_802(
+            2,
+            "801",
+            r#"  { expect = "audio", pattern = 11, within = "2s", desc = "802 hears 801" },
+  { expect = "audio", pattern = 7, within = "15s", desc = "802 hears alice" },
+  { expect = "busy", within = "15s", desc = "alice hung up: 802 hears the release tone" },
+  { after = "1s", do = "hangup" },"#
+        )
+    );
+    let r = run_with("attended-transfer-api", &scenario, "ext:801", "", |d| {
+        let (c, at) = wait_call(d, "with alice and 801 talking", |c| leg_up(c, 1) && leg_up(c, 5));
+        wait_board_ms(d, at + 2000);
+        let req =
+            CoreRequest::Transfer { call: c.call, leg: leg_on(&c, 1), to: "802".into(), mode: TransferMode::Attended };
+        ask(d, req);
+        let (c, at) = wait_call(d, "with 802 consulted", |c| leg_up(c, 6));
+        wait_board_ms(d, at + 3000);
+        ask(d, CoreRequest::CompleteTransfer { call: c.call });
+    });
+    r.assert_passed();
+    let c = r.only_call();
+    assert_eq!(cause(&c), Some("far_end_disconnect"), "{c:#?}");
+    assert_eq!(
+        legs(&c),
+        vec![("caller", Some(1), true), ("callee", Some(5), true), ("consult", Some(6), true)],
+        "{c:#?}"
+    );
+    assert_eq!(c.transfers.len(), 1, "{:#?}", c.transfers);
+    let t = &c.transfers[0];
+    assert_eq!(t.kind.as_str(), "attended", "{t:#?}");
+    assert_eq!((t.from_leg, t.to_leg), (Some(leg_id(&c, 1)), Some(leg_id(&c, 6))), "{t:#?}");
+    assert_eq!(c.legs[1].cause_detail, "transferred");
+    let reached = passed_at(&r.out, "alice reaches 802");
+    assert!(reached as i64 >= t.board_ms, "alice heard 802 at {reached} ms, transfer at {} ms", t.board_ms);
 }
