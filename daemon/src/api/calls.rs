@@ -13,7 +13,7 @@ use super::auth::{Caller, Session, Staff, extensions_of};
 use super::body::{JsonBody, OptionalJson};
 use super::error::ApiError;
 use crate::core::{CallView, ChannelView, CoreReply, CoreRequest, Snapshot, TransferMode};
-use crate::records::{CallId, LegId, Role};
+use crate::records::{CallId, CallRecord, LegId, Role};
 
 /// Sends a request to the core and waits (up to the state's timeout).
 pub(crate) async fn ask(state: &ApiState, request: CoreRequest) -> Result<CoreReply, ApiError> {
@@ -79,9 +79,20 @@ pub(crate) async fn list(State(state): State<ApiState>, _c: Caller) -> Result<Js
     Ok(Json(snapshot(&state).await?.calls))
 }
 
+/// Whether one of `extensions` took part in a journalled call: a leg on
+/// it, or the call was from or to it (as `GET /cdr?extension=` finds it).
+pub fn record_involves(record: &CallRecord, extensions: &BTreeSet<String>) -> bool {
+    record.legs.iter().any(|l| l.extension.as_ref().is_some_and(|x| extensions.contains(x)))
+        || extensions.contains(&record.caller_number)
+        || extensions.contains(&record.called_number)
+}
+
+/// An active call (every role sees every active call), or an ended one
+/// from the journal: that is call history, which agents read only for
+/// their own extensions (as in `GET /cdr`).
 pub(crate) async fn get(
     State(state): State<ApiState>,
-    _c: Caller,
+    Caller(session): Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = call_id(&id)?;
@@ -89,10 +100,13 @@ pub(crate) async fn get(
         return Ok(Json(call).into_response());
     }
     let reader = state.reader.clone();
-    match tokio::task::spawn_blocking(move || reader.call(id)).await.map_err(ApiError::task)?? {
-        Some(record) => Ok(Json(record).into_response()),
-        None => Err(ApiError::not_found(format!("no call {id}"))),
+    let Some(record) = tokio::task::spawn_blocking(move || reader.call(id)).await.map_err(ApiError::task)?? else {
+        return Err(ApiError::not_found(format!("no call {id}")));
+    };
+    if session.role == Role::Agent && !record_involves(&record, &extensions_of(&state, &session).await?) {
+        return Err(ApiError::forbidden(format!("call {id} is not in your extension's call history")));
     }
+    Ok(Json(record).into_response())
 }
 
 #[derive(Debug, Deserialize)]

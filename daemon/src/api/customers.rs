@@ -1,6 +1,8 @@
 //! Customers (CRUD, search, screen-pop lookup, CSV import) and the call
 //! journal (`GET /cdr`).
 
+use std::collections::BTreeSet;
+
 use axum::Json;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::StatusCode;
@@ -12,8 +14,9 @@ use super::body::{CSV_LIMIT, JsonBody, Params, read_limited};
 use super::de::nullable;
 use super::error::ApiError;
 use crate::records::{
-    AssignedAgent, CallCursor, CallFilter, CallOrder, CallPage, CallPageRequest, Customer, CustomerId, CustomerQuery,
-    CustomerUpdate, Direction, HangupCause, ImportOptions, ImportReport, NewCustomer, Role, UserId,
+    AssignedAgent, CallCursor, CallFilter, CallOrder, CallPage, CallPageRequest, CallRecord, Customer, CustomerId,
+    CustomerQuery, CustomerUpdate, Direction, HangupCause, ImportOptions, ImportReport, NewCustomer, QueryError,
+    RecordsReader, Role, UserId,
 };
 
 /// Runs a blocking records call off the async threads.
@@ -231,6 +234,7 @@ pub(crate) async fn cdr(
                 .unwrap_or_default(),
         };
     p.finish()?;
+    let reader = state.reader.clone();
     if session.role == Role::Agent {
         let own = extensions_of(&state, &session).await?;
         match &filter.extension {
@@ -238,12 +242,48 @@ pub(crate) async fn cdr(
                 return Err(ApiError::forbidden(format!("agents may only read their own extension's calls, not {x}")));
             }
             Some(_) => {}
-            None => match own.first() {
-                Some(x) => filter.extension = Some(x.clone()),
-                None => return Err(ApiError::forbidden("you have no extension, so no call history")),
-            },
+            None if own.is_empty() => return Err(ApiError::forbidden("you have no extension, so no call history")),
+            None if own.len() == 1 => filter.extension = own.first().cloned(),
+            None => return Ok(Json(blocking(move || calls_of_extensions(&reader, &filter, &page, &own)).await?)),
         }
     }
-    let reader = state.reader.clone();
     Ok(Json(blocking(move || reader.calls(&filter, &page)).await?))
+}
+
+/// A page of the calls of any of `extensions` (an agent at several
+/// phones): one query per extension, merged in the page's order, a call of
+/// two of them counted once.
+///
+/// Each query returns the first `limit` calls after the cursor, so every
+/// call up to the `limit`-th of the merge has been fetched: the merged page
+/// is exact, and there is more when the merge holds more than `limit` calls
+/// or any query had more. (Calls of two extensions can make a page shorter
+/// than `limit` without being the last.)
+fn calls_of_extensions(
+    reader: &RecordsReader,
+    filter: &CallFilter,
+    page: &CallPageRequest,
+    extensions: &BTreeSet<String>,
+) -> Result<CallPage, QueryError> {
+    let mut calls: Vec<CallRecord> = Vec::new();
+    let mut more = false;
+    for x in extensions {
+        let one = reader.calls(&CallFilter { extension: Some(x.clone()), ..filter.clone() }, page)?;
+        more |= one.next.is_some();
+        for call in one.calls {
+            if !calls.iter().any(|c| c.id == call.id) {
+                calls.push(call);
+            }
+        }
+    }
+    let key = |c: &CallRecord| (c.start_wall_ms, c.id);
+    match page.order {
+        CallOrder::OldestFirst => calls.sort_by_key(key),
+        CallOrder::NewestFirst => calls.sort_by_key(|c| std::cmp::Reverse(key(c))),
+    }
+    let limit = page.limit as usize;
+    more |= calls.len() > limit;
+    calls.truncate(limit);
+    let next = if more { calls.last().map(|c| CallCursor { start_wall_ms: c.start_wall_ms, id: c.id }) } else { None };
+    Ok(CallPage { calls, next })
 }
