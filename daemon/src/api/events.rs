@@ -4,9 +4,12 @@
 //! snapshot, sends the snapshot first, then every event whose sequence is
 //! above the snapshot's (older ones are already in it). A client that falls
 //! more than the broadcast's backlog behind is told how many events it
-//! missed (`{"type": "lagged", "missed": K}`) and should reconnect. The
-//! stream ends when the session ends (logout, expiry), when the client
-//! closes it, when the core stops, or when the server shuts down.
+//! missed (`{"type": "lagged", "missed": K}`) and the stream closes (code
+//! 1013, try again): a client that carried on would show calls and
+//! channels as they no longer are, so it must reconnect for a fresh
+//! snapshot. The stream also ends, with a close frame, when the session
+//! ends (logout, expiry: 1008), when the client closes it, when the core
+//! stops or the server shuts down (1001).
 
 use std::time::Duration;
 
@@ -25,6 +28,9 @@ use super::error::ApiError;
 
 /// How often the stream checks that its session is still valid.
 const SESSION_CHECK: Duration = Duration::from_secs(1);
+
+/// The close reason after `{"type": "lagged"}` (close code 1013, try again).
+const LAGGED_REASON: &str = "lagged behind the events: reconnect for a fresh snapshot";
 
 /// The caller of `/events`: a bearer token, or `?token=`.
 #[derive(Debug)]
@@ -113,10 +119,13 @@ async fn stream(mut socket: WebSocket, state: ApiState, session: Session) {
                     }
                 }
                 Err(RecvError::Lagged(missed)) => {
-                    tracing::warn!(user = %session.username, missed, "api: event stream client lagging");
-                    if !send_json(&mut socket, &json!({"type": "lagged", "missed": missed})).await {
-                        break;
+                    // The client's view is now wrong: going on with later
+                    // events would hide that. It must take a fresh snapshot.
+                    tracing::warn!(user = %session.username, missed, "api: event stream client lagged; closing");
+                    if send_json(&mut socket, &json!({"type": "lagged", "missed": missed})).await {
+                        close(&mut socket, close_code::AGAIN, LAGGED_REASON).await;
                     }
+                    break;
                 }
                 Err(RecvError::Closed) => {
                     close(&mut socket, close_code::AWAY, "call control stopped").await;

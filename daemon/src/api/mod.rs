@@ -52,6 +52,10 @@ use crate::records::{RecordsHandle, RecordsReader};
 /// How long a handler waits for the core by default.
 pub const CORE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long [`serve`] waits, when it stops, for the event streams to send
+/// their close frames.
+pub const STREAMS_CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Fills `GET /status`. Called on the async threads: must not block.
 pub type StatusFn = Arc<dyn Fn() -> StatusView + Send + Sync>;
 
@@ -159,15 +163,24 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let closing = state.closing.clone();
+    let streams = state.closing.clone();
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "api: listening");
     }
     let app = router(state);
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("api: shutting down");
             closing.send_replace(true);
         })
-        .await
+        .await;
+    // An upgraded connection is no longer the server's: the graceful
+    // shutdown does not wait for it. Each event stream holds a receiver of
+    // `closing` until it has sent its close frame; wait for them, so that
+    // the caller dropping the runtime does not cut them off mid-close.
+    if tokio::time::timeout(STREAMS_CLOSE_TIMEOUT, streams.closed()).await.is_err() {
+        tracing::warn!(open = streams.receiver_count(), "api: event streams did not close in time");
+    }
+    served
 }
