@@ -614,9 +614,10 @@ steps = [
 ]
 "#
     );
-    let r = harness::run_with("click-to-dial", &scenario, "ext:801", "", |d| {
-        harness::wait_board_ms(d, 1000);
-        harness::ask(d, ctibox_daemon::core::CoreRequest::Originate { from: "801".into(), to: "802".into() });
+    let r = harness::run_with("click-to-dial", &scenario, "ext:801", "", |live| {
+        // Right away: the world is at most a few seconds in.
+        let req = ctibox_daemon::core::CoreRequest::Originate { from: "801".into(), to: "802".into() };
+        harness::ask(live.daemon, req);
     });
     r.assert_passed();
     let c = r.only_call();

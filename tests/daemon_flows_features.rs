@@ -14,7 +14,7 @@ mod harness;
 
 use ctibox_daemon::core::{CoreRequest, TransferMode};
 use ctibox_daemon::records::CallRecord;
-use harness::{ask, cause, leg_on, leg_up, legs, run, run_with, wait_board_ms, wait_call};
+use harness::{ask, cause, leg_on, leg_up, legs, run, run_with};
 
 /// CN, 4 CO lines, 4 phones; line 1 sends FSK caller ID and signals the
 /// caller's hang-up by a loop drop.
@@ -226,12 +226,16 @@ fn blind_transfer_through_the_api_moves_the_caller_to_802() {
   { after = "1s", do = "hangup" },"#
         )
     );
-    let r = run_with("blind-transfer-api", &scenario, "ext:801", "", |d| {
-        let (c, at) = wait_call(d, "with alice and 801 talking", |c| leg_up(c, 1) && leg_up(c, 5));
-        wait_board_ms(d, at + 2000);
-        let req =
-            CoreRequest::Transfer { call: c.call, leg: leg_on(&c, 1), to: "802".into(), mode: TransferMode::Blind };
-        ask(d, req);
+    let r = run_with("blind-transfer-api", &scenario, "ext:801", "", |live| {
+        let (c, up) = live.when("with alice and 801 talking", |c, _| leg_up(c, 1) && leg_up(c, 5), |_, _| {});
+        live.when(
+            "2 s later",
+            |x, now| x.call == c.call && now >= up + 2000,
+            |d, c| {
+                let to = "802".into();
+                ask(d, CoreRequest::Transfer { call: c.call, leg: leg_on(c, 1), to, mode: TransferMode::Blind });
+            },
+        );
     });
     r.assert_passed();
     let c = r.only_call();
@@ -317,10 +321,15 @@ fn three_party_conference_through_the_api_lets_everyone_hear_the_two_others() {
   { after = "1s", do = "hangup" },"#
         )
     );
-    let r = run_with("conference-api", &scenario, "ext:801", "", |d| {
-        let (c, at) = wait_call(d, "with alice and 801 talking", |c| leg_up(c, 1) && leg_up(c, 5));
-        wait_board_ms(d, at + 2000);
-        ask(d, CoreRequest::Conference { call: c.call, to: "802".into() });
+    let r = run_with("conference-api", &scenario, "ext:801", "", |live| {
+        let (c, up) = live.when("with alice and 801 talking", |c, _| leg_up(c, 1) && leg_up(c, 5), |_, _| {});
+        live.when(
+            "2 s later",
+            |x, now| x.call == c.call && now >= up + 2000,
+            |d, c| {
+                ask(d, CoreRequest::Conference { call: c.call, to: "802".into() });
+            },
+        );
     });
     r.assert_passed();
     let c = r.only_call();
@@ -350,13 +359,23 @@ fn hold_plays_music_to_the_held_caller_and_unhold_brings_the_agent_back() {
   { after = "1s", do = "hangup" },"#
         )
     );
-    let r = run_with("hold-api", &scenario, "ext:801", "", |d| {
-        let (c, at) = wait_call(d, "with alice and 801 talking", |c| leg_up(c, 1) && leg_up(c, 5));
+    let r = run_with("hold-api", &scenario, "ext:801", "", |live| {
+        let (c, up) = live.when("with alice and 801 talking", |c, _| leg_up(c, 1) && leg_up(c, 5), |_, _| {});
         let alice = leg_on(&c, 1);
-        let held = wait_board_ms(d, at + 3000);
-        ask(d, CoreRequest::Hold { call: c.call, leg: alice });
-        wait_board_ms(d, held + 8000);
-        ask(d, CoreRequest::Unhold { call: c.call, leg: alice });
+        let (_, held) = live.when(
+            "3 s later",
+            |x, now| x.call == c.call && now >= up + 3000,
+            |d, c| {
+                ask(d, CoreRequest::Hold { call: c.call, leg: alice });
+            },
+        );
+        live.when(
+            "8 s on hold",
+            |x, now| x.call == c.call && now >= held + 8000,
+            |d, c| {
+                ask(d, CoreRequest::Unhold { call: c.call, leg: alice });
+            },
+        );
     });
     r.assert_passed();
     let c = r.only_call();
@@ -423,15 +442,24 @@ fn attended_transfer_through_the_api_completes_when_asked() {
   { after = "1s", do = "hangup" },"#
         )
     );
-    let r = run_with("attended-transfer-api", &scenario, "ext:801", "", |d| {
-        let (c, at) = wait_call(d, "with alice and 801 talking", |c| leg_up(c, 1) && leg_up(c, 5));
-        wait_board_ms(d, at + 2000);
-        let req =
-            CoreRequest::Transfer { call: c.call, leg: leg_on(&c, 1), to: "802".into(), mode: TransferMode::Attended };
-        ask(d, req);
-        let (c, at) = wait_call(d, "with 802 consulted", |c| leg_up(c, 6));
-        wait_board_ms(d, at + 3000);
-        ask(d, CoreRequest::CompleteTransfer { call: c.call });
+    let r = run_with("attended-transfer-api", &scenario, "ext:801", "", |live| {
+        let (c, up) = live.when("with alice and 801 talking", |c, _| leg_up(c, 1) && leg_up(c, 5), |_, _| {});
+        live.when(
+            "2 s later",
+            |x, now| x.call == c.call && now >= up + 2000,
+            |d, c| {
+                let to = "802".into();
+                ask(d, CoreRequest::Transfer { call: c.call, leg: leg_on(c, 1), to, mode: TransferMode::Attended });
+            },
+        );
+        let (_, consulted) = live.when("with 802 consulted", |x, _| x.call == c.call && leg_up(x, 6), |_, _| {});
+        live.when(
+            "3 s later",
+            |x, now| x.call == c.call && now >= consulted + 3000,
+            |d, c| {
+                ask(d, CoreRequest::CompleteTransfer { call: c.call });
+            },
+        );
     });
     r.assert_passed();
     let c = r.only_call();

@@ -6,10 +6,10 @@
 //! A run: `ctibox-sim run SCENARIO --fast` serves a scripted world as a
 //! separate process; the daemon, started in this process on a temporary
 //! database, is its driver. Fast mode runs the world as fast as the daemon
-//! answers (about half a board minute per wall second or more), so an API
-//! action taken from the test thread lands at a board time known only
-//! roughly: scenarios around such actions wait for conditions rather than
-//! for times.
+//! answers (a board minute in a fraction of a wall second), so the test
+//! thread acts through the API with the world frozen ([`Live::when`]
+//! stops the simulator process while it looks and acts): an action lands
+//! at the board time it was meant for, give or take a few hundred ms.
 
 #![allow(dead_code)]
 
@@ -125,7 +125,7 @@ pub fn run(tag: &str, scenario: &str, inbound: &str, config_extra: &str) -> Run 
 
 /// [`run`], with `during` called on the test thread while the scenario
 /// plays (to act through the core's request API).
-pub fn run_with(tag: &str, scenario: &str, inbound: &str, config_extra: &str, during: impl FnOnce(&Daemon)) -> Run {
+pub fn run_with(tag: &str, scenario: &str, inbound: &str, config_extra: &str, during: impl FnOnce(&Live<'_>)) -> Run {
     // `RUST_LOG=ctibox_daemon=debug` shows what the daemon did.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -156,7 +156,9 @@ pub fn run_with(tag: &str, scenario: &str, inbound: &str, config_extra: &str, du
             Err(e) => panic!("daemon starts: {e}"),
         }
     };
-    during(&daemon);
+    let live = Live { daemon: &daemon, sim_pid: sim.child.id() };
+    during(&live);
+    drop(live);
     let (code, out, err) = sim.wait(WallDuration::from_secs(120));
     let _ = daemon.wait_engine();
     daemon.shutdown();
@@ -172,34 +174,73 @@ pub fn snapshot(daemon: &Daemon) -> Snapshot {
     }
 }
 
-/// Poll the core until a call satisfies `pred`; that call and the board
-/// time. Fails the test after `timeout` of wall time.
-pub fn wait_call(daemon: &Daemon, what: &str, pred: impl Fn(&CallView) -> bool) -> (CallView, u64) {
-    let start = Instant::now();
-    loop {
-        let s = snapshot(daemon);
-        if let Some(c) = s.calls.iter().find(|c| pred(c)) {
-            return (c.clone(), s.board_ms);
+/// The scenario while it plays, as the test thread sees it: the daemon,
+/// and the simulator process to freeze.
+pub struct Live<'a> {
+    pub daemon: &'a Daemon,
+    sim_pid: u32,
+}
+
+impl Live<'_> {
+    fn signal(&self, sig: &str) {
+        let ok = std::process::Command::new("kill")
+            .args([sig, &self.sim_pid.to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill {sig} {}", self.sim_pid);
+    }
+
+    /// Stop the simulator and wait until the core has taken in its last
+    /// tick: board time stands still until [`Live::thaw`].
+    fn freeze(&self) -> Snapshot {
+        self.signal("-STOP");
+        let mut last = snapshot(self.daemon);
+        loop {
+            std::thread::sleep(WallDuration::from_millis(2));
+            let s = snapshot(self.daemon);
+            if s.board_ms == last.board_ms {
+                return s;
+            }
+            last = s;
         }
-        assert!(
-            start.elapsed() < WallDuration::from_secs(30),
-            "no call {what} by board time {} ms: {s:#?}",
-            s.board_ms
-        );
-        std::thread::sleep(WallDuration::from_micros(200));
+    }
+
+    fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    /// Wait until a call satisfies `pred` (given the call and the board time,
+    /// ms), then, with the world frozen, `act` on it; the call and the
+    /// board time of the action. Fails the test after 30 s of wall time.
+    pub fn when(
+        &self,
+        what: &str,
+        pred: impl Fn(&CallView, u64) -> bool,
+        act: impl FnOnce(&Daemon, &CallView),
+    ) -> (CallView, u64) {
+        let start = Instant::now();
+        loop {
+            let s = self.freeze();
+            if let Some(c) = s.calls.iter().find(|c| pred(c, s.board_ms)) {
+                act(self.daemon, c);
+                self.thaw();
+                return (c.clone(), s.board_ms);
+            }
+            self.thaw();
+            assert!(
+                start.elapsed() < WallDuration::from_secs(30),
+                "no call {what} by board time {} ms: {s:#?}",
+                s.board_ms
+            );
+            std::thread::sleep(WallDuration::from_micros(500));
+        }
     }
 }
 
-/// Poll the core until board time reaches `ms`.
-pub fn wait_board_ms(daemon: &Daemon, ms: u64) -> u64 {
-    let start = Instant::now();
-    loop {
-        let s = snapshot(daemon);
-        if s.board_ms >= ms {
-            return s.board_ms;
-        }
-        assert!(start.elapsed() < WallDuration::from_secs(30), "board time stuck at {} ms", s.board_ms);
-        std::thread::sleep(WallDuration::from_micros(200));
+impl Drop for Live<'_> {
+    fn drop(&mut self) {
+        // Never leave the simulator stopped (a failed assertion in `when`).
+        let _ = std::process::Command::new("kill").args(["-CONT", &self.sim_pid.to_string()]).status();
     }
 }
 
