@@ -627,3 +627,61 @@ steps = [
     assert_eq!(legs(&c), vec![("caller", Some(5), true), ("callee", Some(6), true)], "{c:#?}");
     assert!(c.events.iter().any(|e| e.kind == "originate"), "{:#?}", c.events);
 }
+
+#[test]
+fn dialling_out_hunts_a_free_line() {
+    // Alice's call to 802 holds line 1; 801's call out takes line 2.
+    let scenario = format!(
+        r#"{BOARD}
+[[line]]
+port = 2
+number = "88880001"
+disconnect = ["loop_drop"]
+answer_supervision = true
+
+[[caller]]
+name = "alice"
+from = "13800138000"
+line = 1
+audio = {{ pattern = 7 }}
+steps = [
+  {{ at = "1s", do = "call" }},
+  {{ wait_for = "answered", timeout = "30s" }},
+  {{ at = "60s", do = "hangup" }},
+]
+
+[[phone]]
+port = 6
+number = "802"
+auto_answer = 1
+audio = {{ pattern = 13 }}
+steps = [ {{ wait_for = "answered", timeout = "30s" }}, {{ expect = "audio", pattern = 7, within = "2s" }} ]
+
+[[party]]
+name = "bob"
+number = "12345678"
+behaviour = "answer"
+answer_after = "6s"
+audio = {{ pattern = 17 }}
+steps = [ {{ wait_for = "answered", timeout = "60s" }}, {{ expect = "audio", pattern = 11, within = "3s" }} ]
+
+[[phone]]
+port = 5
+number = "801"
+audio = {{ sequence = [ {{ silence = "4s" }}, {{ pattern = 11 }} ] }}
+steps = [
+  {{ at = "15s", do = "offhook" }},
+  {{ expect = "dial_tone", within = "2s" }},
+  {{ after = "300ms", do = "dial", digits = "912345678" }},
+  {{ expect = "audio", pattern = 17, within = "25s", desc = "801 reaches bob on another line" }},
+  {{ after = "3s", do = "hangup" }},
+]
+"#
+    );
+    let r = run("hunt", &scenario, "ext:802", "");
+    r.assert_passed();
+    let calls = r.calls();
+    assert_eq!(calls.len(), 2, "{calls:#?}");
+    let out = calls.iter().find(|c| c.direction.as_str() == "outbound").expect("outbound call");
+    assert_eq!(legs(out), vec![("caller", Some(5), true), ("callee", Some(2), true)], "line 2 hunted: {out:#?}");
+}

@@ -477,3 +477,134 @@ fn attended_transfer_through_the_api_completes_when_asked() {
     let reached = passed_at(&r.out, "alice reaches 802");
     assert!(reached as i64 >= t.board_ms, "alice heard 802 at {reached} ms, transfer at {} ms", t.board_ms);
 }
+
+#[test]
+fn a_blind_transfer_nobody_answers_rings_the_transferring_extension_again() {
+    let scenario = format!(
+        "{BOARD}{}{}{}",
+        alice(
+            r#"  { expect = "ringback", within = "15s", desc = "alice hears 803 ringing" },
+  { expect = "audio", pattern = 11, within = "60s", desc = "the transfer comes back to 801" },
+  { expect = "ended", within = "10s", desc = "801 hung up" },"#
+        ),
+        agent_801(
+            r#"  { expect = "busy", within = "20s", desc = "the transfer releases 801" },
+  { after = "1s", do = "hangup" },
+  { wait_for = "ringing", timeout = "45s", desc = "801 is rung again" },
+  { expect = "caller_id", number = "13800138000", within = "8s", desc = "801 sees alice coming back" },
+  { expect = "answered", within = "10s" },
+  { expect = "audio", pattern = 7, within = "2s", desc = "801 hears alice again" },
+  { after = "2s", do = "hangup" },"#
+        ),
+        r#"
+[[phone]]
+port = 7
+number = "803"
+steps = [ { wait_for = "ringing", timeout = "40s" }, { expect = "rang", rings = 5, within = "30s" } ]
+"#
+    );
+    let r = run_with("transfer-recall", &scenario, "ext:801", "", |live| {
+        let (c, up) = live.when("with alice and 801 talking", |c, _| leg_up(c, 1) && leg_up(c, 5), |_, _| {});
+        live.when(
+            "2 s later",
+            |x, now| x.call == c.call && now >= up + 2000,
+            |d, c| {
+                let to = "803".into();
+                ask(d, CoreRequest::Transfer { call: c.call, leg: leg_on(c, 1), to, mode: TransferMode::Blind });
+            },
+        );
+    });
+    r.assert_passed();
+    let c = r.only_call();
+    assert_eq!(cause(&c), Some("normal"), "{c:#?}");
+    assert_eq!(c.cause_detail, "801 hung up");
+    assert_eq!(
+        legs(&c),
+        vec![
+            ("caller", Some(1), true),
+            ("callee", Some(5), true),
+            ("callee", Some(7), false),
+            ("callee", Some(5), true)
+        ],
+        "{c:#?}"
+    );
+    assert_eq!(c.legs[2].cause.as_ref().map(|c| c.as_str()), Some("no_answer"));
+    assert!(c.transfers.is_empty(), "nobody took the transfer: {:#?}", c.transfers);
+    assert!(c.events.iter().any(|e| e.kind == "transfer_recall" && e.detail["extension"] == "801"), "{:#?}", c.events);
+}
+
+#[test]
+fn a_consultation_with_a_busy_extension_returns_to_the_held_caller() {
+    // 802 is off-hook (busy); 801 flashes and dials it.
+    let scenario = format!(
+        "{BOARD}{}{}{}",
+        alice(
+            r#"  { expect = "silence", pattern = 11, for = "2s", within = "6s", desc = "801 holds alice" },
+  { expect = "audio", pattern = 11, within = "15s", desc = "801 is back" },
+  { expect = "ended", within = "10s" },"#
+        ),
+        agent_801(
+            r#"  { after = "2s", do = "flash" },
+  { expect = "dial_tone", within = "3s" },
+  { after = "300ms", do = "dial", digits = "802" },
+  { expect = "audio", pattern = 7, within = "5s", desc = "802 busy: 801 is back with alice" },
+  { after = "2s", do = "hangup" },"#
+        ),
+        r#"
+[[phone]]
+port = 6
+number = "802"
+steps = [ { at = "500ms", do = "offhook" }, { at = "40s", do = "hangup" } ]
+"#
+    );
+    let r = run("consult-busy", &scenario, "ext:801", "");
+    r.assert_passed();
+    let calls = r.calls();
+    let c = calls.iter().find(|c| c.direction.as_str() == "inbound").expect("alice's call");
+    assert_eq!(legs(c), vec![("caller", Some(1), true), ("callee", Some(5), true)], "{c:#?}");
+    assert!(
+        c.events.iter().any(|e| e.kind == "consult_failed" && e.detail["error"] == "extension 802 is busy"),
+        "{:#?}",
+        c.events
+    );
+}
+
+#[test]
+fn the_api_can_hold_the_extension_side_too() {
+    let scenario = format!(
+        "{BOARD}{}{}",
+        alice(
+            r#"  { expect = "silence", pattern = 11, for = "2s", within = "20s", desc = "801 on hold: alice hears no 801" },
+  { expect = "audio", pattern = 11, within = "20s", desc = "801 back" },
+  { after = "2s", do = "hangup" },"#
+        ),
+        agent_801(
+            r#"  { expect = "silence", pattern = 7, for = "2s", within = "20s", desc = "801 on hold: no alice" },
+  { expect = "audio", within = "1s", desc = "801 hears music on hold" },
+  { expect = "audio", pattern = 7, within = "20s", desc = "off hold: 801 hears alice" },
+  { expect = "busy", within = "10s" },
+  { after = "1s", do = "hangup" },"#
+        )
+    );
+    let r = run_with("hold-extension-api", &scenario, "ext:801", "", |live| {
+        let (c, up) = live.when("with alice and 801 talking", |c, _| leg_up(c, 1) && leg_up(c, 5), |_, _| {});
+        let agent = leg_on(&c, 5);
+        let (_, held) = live.when(
+            "3 s later",
+            |x, now| x.call == c.call && now >= up + 3000,
+            |d, c| {
+                ask(d, CoreRequest::Hold { call: c.call, leg: agent });
+            },
+        );
+        live.when(
+            "6 s on hold",
+            |x, now| x.call == c.call && now >= held + 6000,
+            |d, c| {
+                ask(d, CoreRequest::Unhold { call: c.call, leg: agent });
+            },
+        );
+    });
+    r.assert_passed();
+    let c = r.only_call();
+    assert_eq!(cause(&c), Some("far_end_disconnect"), "{c:#?}");
+}
