@@ -608,3 +608,107 @@ fn the_api_can_hold_the_extension_side_too() {
     let c = r.only_call();
     assert_eq!(cause(&c), Some("far_end_disconnect"), "{c:#?}");
 }
+
+/// Line 2, for calls out while alice holds line 1: the called party's
+/// answer is signalled by a polarity reversal.
+const LINE_2: &str = r#"
+[[line]]
+port = 2
+number = "88880001"
+disconnect = ["loop_drop"]
+answer_supervision = true
+"#;
+
+/// Bob, reached by dialling 9 12345678, answers after 6 s and speaks
+/// pattern 17; then `steps`.
+fn bob(steps: &str) -> String {
+    format!(
+        r#"
+[[party]]
+name = "bob"
+number = "12345678"
+behaviour = "answer"
+answer_after = "6s"
+audio = {{ pattern = 17 }}
+steps = [
+  {{ wait_for = "answered", timeout = "60s" }},
+{steps}
+]
+"#
+    )
+}
+
+#[test]
+fn blind_transfer_through_the_api_to_an_outside_number() {
+    let scenario = format!(
+        "{BOARD}{LINE_2}{}{}{}",
+        alice(
+            r#"  { expect = "audio", pattern = 17, within = "40s", desc = "alice reaches bob" },
+  { after = "3s", do = "hangup" },"#
+        ),
+        agent_801(
+            r#"  { expect = "busy", within = "20s", desc = "the transfer releases 801" }, { after = "1s", do = "hangup" },"#
+        ),
+        bob(r#"  { expect = "audio", pattern = 7, within = "3s", desc = "bob hears alice" },
+  { expect = "ended", within = "10s", desc = "alice hung up: bob's line is released" },"#)
+    );
+    let r = run_with("blind-transfer-out", &scenario, "ext:801", "", |live| {
+        let (c, up) = live.when("with alice and 801 talking", |c, _| leg_up(c, 1) && leg_up(c, 5), |_, _| {});
+        live.when(
+            "2 s later",
+            |x, now| x.call == c.call && now >= up + 2000,
+            |d, c| {
+                let to = "912345678".into();
+                ask(d, CoreRequest::Transfer { call: c.call, leg: leg_on(c, 1), to, mode: TransferMode::Blind });
+            },
+        );
+    });
+    r.assert_passed();
+    let c = r.only_call();
+    assert_eq!(
+        legs(&c),
+        vec![("caller", Some(1), true), ("callee", Some(5), true), ("callee", Some(2), true)],
+        "{c:#?}"
+    );
+    assert_eq!(c.legs[2].party_number, "12345678");
+    assert_eq!(c.transfers.len(), 1, "{:#?}", c.transfers);
+    assert_eq!(c.transfers[0].target, "12345678");
+    assert_eq!(cause(&c), Some("far_end_disconnect"), "{c:#?}");
+}
+
+#[test]
+fn conference_through_the_api_with_an_outside_number() {
+    let scenario = format!(
+        "{BOARD}{LINE_2}{}{}{}",
+        alice(
+            r#"  { expect = "audio", pattern = 17, within = "40s", desc = "alice hears bob in the conference" },
+  { expect = "audio", pattern = 11, within = "1s", desc = "and 801" },
+  { after = "4s", do = "hangup" },"#
+        ),
+        agent_801(
+            r#"  { expect = "audio", pattern = 17, within = "40s", desc = "801 hears bob in the conference" },
+  { expect = "audio", pattern = 7, within = "1s", desc = "and alice" },
+  { after = "8s", do = "hangup" },"#
+        ),
+        bob(r#"  { expect = "audio", pattern = 7, within = "3s", desc = "bob hears alice in the conference" },
+  { expect = "audio", pattern = 11, within = "1s", desc = "and 801" },
+  { expect = "ended", within = "15s", desc = "the others left: bob's line is released" },"#)
+    );
+    let r = run_with("conference-out", &scenario, "ext:801", "", |live| {
+        let (c, up) = live.when("with alice and 801 talking", |c, _| leg_up(c, 1) && leg_up(c, 5), |_, _| {});
+        live.when(
+            "2 s later",
+            |x, now| x.call == c.call && now >= up + 2000,
+            |d, c| {
+                ask(d, CoreRequest::Conference { call: c.call, to: "912345678".into() });
+            },
+        );
+    });
+    r.assert_passed();
+    let c = r.only_call();
+    assert_eq!(
+        legs(&c),
+        vec![("caller", Some(1), true), ("callee", Some(5), true), ("conference", Some(2), true)],
+        "{c:#?}"
+    );
+}
