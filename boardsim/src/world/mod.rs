@@ -23,6 +23,11 @@
 //! (`A<number>C`) before the first ring; phones decode both while on-hook
 //! ([`ctibox_driver::dsp::cid`], [`ctibox_driver::dsp::cid_dtmf`]).
 //!
+//! Whose voice a far end hears: far ends that speak seeded patterns are
+//! recognised in what others hear by correlation ([`voice`]), for the
+//! scenario conditions [`Condition::HearsPattern`] and
+//! [`Condition::MissesPattern`].
+//!
 //! Call-progress tones and ring cadences are the shared country profiles
 //! ([`ctibox_driver::dsp::tones`]); far ends recognise tones with the shared
 //! detector.
@@ -391,7 +396,8 @@ impl World {
     /// Watch whether `listener` hears the far ends whose audio plays the
     /// pattern of `seed` (for [`Condition::HearsPattern`] and
     /// [`Condition::MissesPattern`]). Allocates: call it when setting up,
-    /// after the callers are added. Errors when nobody speaks the pattern.
+    /// after the callers are added (a caller added or replaced later is
+    /// not a talker of the watch). Errors when nobody speaks the pattern.
     pub fn watch_pattern(&mut self, listener: Actor, seed: u64) -> Result<(), String> {
         if self.watches.iter().any(|w| w.listener == listener && w.seed == seed) {
             return Ok(());
