@@ -461,3 +461,36 @@ fn an_agent_with_two_extensions_sees_both_histories() {
     assert_eq!(api.get(&format!("/calls/{e}"), &agent).0, 200);
     assert_eq!(api.get(&format!("/calls/{b}"), &agent).0, 403);
 }
+
+#[test]
+fn search_takes_wildcards_literally_and_errors_name_request_fields() {
+    let api = Api::start();
+    let agent = api.login("agent");
+    create(&api, &agent, json!({"name": "100% Cotton", "company": "a_b"}));
+    create(&api, &agent, json!({"name": "Other", "company": "axb"}));
+    assert_eq!(names(&api.get("/customers?q=%25", &agent).1), vec!["100% Cotton"]);
+    assert_eq!(names(&api.get("/customers?q=a_b", &agent).1), vec!["100% Cotton"]);
+    // A problem with `assigned` names the request's field, not a column.
+    let (status, body) = api.post("/customers", &agent, r#"{"name": "A", "assigned": {"user": 999}}"#);
+    assert_eq!((status, body["field"].as_str()), (400, Some("assigned.user")), "{body}");
+    let long = "x".repeat(201);
+    let (status, body) = api.post("/customers", &agent, &json!({"name": "A", "assigned": {"name": long}}).to_string());
+    assert_eq!((status, body["field"].as_str()), (400, Some("assigned.name")), "{body}");
+    let (status, body) = api.put("/customers/1", &agent, r#"{"assigned": {"user": 999}}"#);
+    assert_eq!((status, body["field"].as_str()), (400, Some("assigned.user")), "{body}");
+    let (status, body) = api.post("/customers", &agent, &json!({"name": "A", "company": long}).to_string());
+    assert_eq!((status, body["field"].as_str()), (400, Some("company")), "{body}");
+}
+
+#[test]
+fn csv_import_of_a_spreadsheet_export() {
+    // Excel's "CSV UTF-8": a byte order mark and CRLF line ends.
+    let api = Api::start();
+    let sup = api.login("super");
+    let csv = "\u{feff}Customer Name,Mobile,Tel 2\r\nLi Wei,138 0013 8000,010-6552-9988\r\nBad,+86 13x,\r\nWang Fang,13900139000,\r\n";
+    let report = import(&api, &sup, "", csv);
+    assert_eq!((report["rows"].as_u64(), report["inserted"].as_u64()), (Some(3), Some(2)), "{report}");
+    assert_eq!(problem_lines(&report), vec![(3, Some("Mobile"))], "{report}");
+    assert_eq!(report["ignored_columns"], json!([]));
+    assert_eq!(lookup(&api, &sup, "%2B861065529988"), vec!["Li Wei".to_string()]);
+}

@@ -50,6 +50,24 @@ fn assigned(body: Option<AssignedBody>) -> Result<Option<AssignedAgent>, ApiErro
     }
 }
 
+/// Names the request's field where the records layer names its column:
+/// its `assigned_agent` is `assigned.user` or `assigned.name` here (just
+/// `assigned` when the request did not give one).
+fn request_field(mut e: ApiError, given: Option<&Option<AssignedAgent>>) -> ApiError {
+    if e.field.as_deref() == Some("assigned_agent") {
+        let field = match given {
+            Some(Some(AssignedAgent::User(_))) => "assigned.user",
+            Some(Some(AssignedAgent::Name(_))) => "assigned.name",
+            _ => "assigned",
+        };
+        if let Some(rest) = e.message.strip_prefix("assigned_agent") {
+            e.message = format!("{field}{rest}");
+        }
+        e.field = Some(field.into());
+    }
+    e
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewCustomerBody {
@@ -137,7 +155,8 @@ pub(crate) async fn create(
         phones: body.phones,
     };
     let records = state.records.clone();
-    let id = blocking(move || records.create_customer(new)).await?;
+    let given = new.assigned.clone();
+    let id = blocking(move || records.create_customer(new)).await.map_err(|e| request_field(e, Some(&given)))?;
     tracing::info!(by = %session.username, %id, "api: customer created");
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
@@ -161,7 +180,9 @@ pub(crate) async fn update(
         phones: body.phones,
     };
     let records = state.records.clone();
-    let customer = blocking(move || records.update_customer(id, update)).await?;
+    let given = update.assigned.clone();
+    let customer =
+        blocking(move || records.update_customer(id, update)).await.map_err(|e| request_field(e, given.as_ref()))?;
     tracing::info!(by = %session.username, %id, "api: customer updated");
     Ok(Json(customer))
 }
