@@ -380,16 +380,24 @@ fn a_bad_config_reload_keeps_the_old_one() {
     assert_eq!(d.post(&format!("/calls/{id}/hangup"), &admin, "").0, 200);
     d.wait_calls(&admin, "the call ends", |calls| calls.is_empty().then_some(()));
 
-    // A good change is taken: inbound calls now ring 802.
-    std::fs::write(&d.config, Daemon::config_text(d.dir.path(), "ext:802")).unwrap();
+    // A good change is taken: inbound calls now ring 802, and Bob, a new
+    // user at 802, may log in and control them.
+    let bob = "\n[[user]]\nname = \"bob\"\nrole = \"agent\"\npassword = \"bob-pw\"\nextension = \"802\"\n";
+    let bob_login = json!({"username": "bob", "password": "bob-pw"}).to_string();
+    let (status, _) = http(&d.base, "POST", "/login", None, Some(("application/json", &bob_login)));
+    assert_eq!(status, 401, "no Bob before the reload");
+    std::fs::write(&d.config, Daemon::config_text(d.dir.path(), "ext:802") + bob).unwrap();
     let (status, body) = d.post("/config/reload", &admin, "");
     assert_eq!((status, &body), (200, &json!({"ok": true})), "{body}");
+    let bob = d.login("bob", "bob-pw");
     let up = inbound_call_comes_up(&d, &admin, 1, "13700137000");
     let parties: Vec<&str> = up["legs"].as_array().unwrap().iter().map(|l| l["party"].as_str().unwrap()).collect();
     assert!(parties.contains(&"802") && !parties.contains(&"801"), "{up}");
     let id = up["call"].as_i64().unwrap();
-    assert_eq!(d.post(&format!("/calls/{id}/hangup"), &admin, "").0, 200);
+    assert_eq!(d.post(&format!("/calls/{id}/hangup"), &alice, "").0, 403, "not Alice's call");
+    assert_eq!(d.post(&format!("/calls/{id}/hangup"), &bob, "").0, 200);
     d.wait_record(&admin, id);
+    assert_eq!(d.get("/cdr", &bob)["calls"][0]["id"], id, "Bob's history");
 }
 
 #[test]
