@@ -290,3 +290,26 @@ fn a_silent_core_gives_an_error_and_a_close() {
     let (_, snap) = connect(&api, &token);
     assert_eq!(seq(&snap), api.server.core.seq());
 }
+
+#[test]
+fn an_expired_session_ends_the_stream() {
+    let api = Api::start_with(TestServerOptions { token_ttl_ms: 1500, ..TestServerOptions::default() });
+    let token = api.login("agent");
+    let (mut ws, _) = connect(&api, &token);
+    let start = Instant::now();
+    // Events still flow while the session lives.
+    api.server.core.dtmf(2, '4', None);
+    assert_eq!(ws.json()["digit"], "4");
+    loop {
+        match ws.next() {
+            WsNext::Closed(Some((code, reason))) => {
+                assert_eq!(code, 1008, "{reason}");
+                break;
+            }
+            WsNext::Timeout => panic!("still open after {:?}", start.elapsed()),
+            other => panic!("{other:?}"),
+        }
+    }
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(4), "closed {took:?} after the session's last second began");
+}
