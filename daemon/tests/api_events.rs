@@ -300,15 +300,10 @@ fn an_expired_session_ends_the_stream() {
     // Events still flow while the session lives.
     api.server.core.dtmf(2, '4', None);
     assert_eq!(ws.json()["digit"], "4");
-    loop {
-        match ws.next() {
-            WsNext::Closed(Some((code, reason))) => {
-                assert_eq!(code, 1008, "{reason}");
-                break;
-            }
-            WsNext::Timeout => panic!("still open after {:?}", start.elapsed()),
-            other => panic!("{other:?}"),
-        }
+    match ws.next() {
+        WsNext::Closed(Some((code, reason))) => assert_eq!(code, 1008, "{reason}"),
+        WsNext::Timeout => panic!("still open after {:?}", start.elapsed()),
+        other => panic!("{other:?}"),
     }
     let took = start.elapsed();
     assert!(took < Duration::from_secs(4), "closed {took:?} after the session's last second began");
