@@ -9,7 +9,9 @@
 //! answers (a board minute in a fraction of a wall second), so the test
 //! thread acts through the API with the world frozen ([`Live::when`]
 //! stops the simulator process while it looks and acts): an action lands
-//! at the board time it was meant for, give or take a few hundred ms.
+//! at the board time the test reads back, at or soon after the one it
+//! waited for. Scenarios wait for conditions around such actions, with
+//! room for a late one.
 
 #![allow(dead_code)]
 
@@ -209,31 +211,57 @@ impl Live<'_> {
         self.signal("-CONT");
     }
 
+    /// Poll, each time with the world frozen, until `look` finds what it
+    /// wants in the core's picture; it acts on it then, before the world
+    /// moves on. Its result and the board time. Fails the test after 30 s
+    /// of wall time.
+    fn frozen_until<T>(&self, what: &str, mut look: impl FnMut(&Snapshot) -> Option<T>) -> (T, u64) {
+        let start = Instant::now();
+        loop {
+            let s = self.freeze();
+            if let Some(t) = look(&s) {
+                self.thaw();
+                return (t, s.board_ms);
+            }
+            self.thaw();
+            assert!(start.elapsed() < WallDuration::from_secs(30), "no {what} by board time {} ms: {s:#?}", s.board_ms);
+            std::thread::sleep(WallDuration::from_micros(500));
+        }
+    }
+
     /// Wait until a call satisfies `pred` (given the call and the board time,
     /// ms), then, with the world frozen, `act` on it; the call and the
-    /// board time of the action. Fails the test after 30 s of wall time.
+    /// board time of the action. The world moves on between looks (by a
+    /// fraction of a second, more on a loaded machine): scenarios leave
+    /// room for that.
     pub fn when(
         &self,
         what: &str,
         pred: impl Fn(&CallView, u64) -> bool,
         act: impl FnOnce(&Daemon, &CallView),
     ) -> (CallView, u64) {
-        let start = Instant::now();
-        loop {
-            let s = self.freeze();
-            if let Some(c) = s.calls.iter().find(|c| pred(c, s.board_ms)) {
-                act(self.daemon, c);
-                self.thaw();
-                return (c.clone(), s.board_ms);
+        let mut act = Some(act);
+        self.frozen_until(what, |s| {
+            let c = s.calls.iter().find(|c| pred(c, s.board_ms))?;
+            if let Some(a) = act.take() {
+                a(self.daemon, c);
             }
-            self.thaw();
-            assert!(
-                start.elapsed() < WallDuration::from_secs(30),
-                "no call {what} by board time {} ms: {s:#?}",
-                s.board_ms
-            );
-            std::thread::sleep(WallDuration::from_micros(500));
-        }
+            Some(c.clone())
+        })
+    }
+
+    /// Once board time reaches `ms`, with the world frozen, `act`; the
+    /// board time of the action.
+    pub fn at(&self, ms: u64, act: impl FnOnce(&Daemon)) -> u64 {
+        let mut act = Some(act);
+        let ((), at) = self.frozen_until(&format!("board time {ms} ms"), |s| {
+            (s.board_ms >= ms).then(|| {
+                if let Some(a) = act.take() {
+                    a(self.daemon);
+                }
+            })
+        });
+        at
     }
 }
 
