@@ -567,3 +567,39 @@ fn line_impairments_apply_gain_and_noise_and_dtmf_caller_id_precedes_ringing() {
     let want = ctibox_driver::dsp::level::dbm0_to_peak(-16.0);
     assert!((peak as f64 - want).abs() < want * 0.05, "peak {peak}, want {want}");
 }
+
+#[test]
+fn the_ports_hangup_frees_the_line_for_the_next_call() {
+    let mut d = Driver::new(cfg(1, 0));
+    let call = |hangup_after: Option<Duration>| {
+        Request::Call(CallRequest {
+            line: 1,
+            from: "100".into(),
+            audio: AudioSource::Silence,
+            hangup_after,
+            abandon_after: None,
+            name: None,
+        })
+    };
+    // The caller would talk for 10 minutes; our port hangs up after 1 s.
+    d.world().request(call(Some(Duration::from_secs(600)))).unwrap();
+    d.run_until(BoardTime::from_ms(500));
+    d.tick(&[cmd(1, CommandKind::OffHook)]);
+    d.run_until(BoardTime::from_ms(1500));
+    assert_eq!(d.board.world().line(1).unwrap().status(None).state, "talking");
+    d.tick(&[cmd(1, CommandKind::OnHook)]);
+    d.run_until(BoardTime::from_ms(1600));
+    assert_eq!(d.board.world().line(1).unwrap().status(None).state, "idle", "the port's on-hook ends the call");
+    let ended = d.board.world().callers()[0].end_reason;
+    assert_eq!(ended, Some(EndReason::DriverHungUp));
+    // The next caller gets through, and the far end hanging up a call the
+    // port already left does not wedge the line.
+    d.world().request(call(None)).unwrap();
+    d.run_until(BoardTime::from_ms(2000));
+    d.tick(&[cmd(1, CommandKind::OffHook)]);
+    d.tick(&[cmd(1, CommandKind::OnHook)]);
+    d.run_until(BoardTime::from_ms(2200));
+    assert_eq!(d.board.world().line(1).unwrap().status(None).state, "idle");
+    assert!(d.world().request(Request::Hangup { port: PortRef::Line(1) }).is_err(), "no call left to hang up");
+    d.world().request(call(None)).unwrap();
+}

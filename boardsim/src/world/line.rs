@@ -363,6 +363,10 @@ impl Line {
         self.hangup_at = None;
         self.give_up_at = None;
         self.state = LineState::Released;
+        if !self.port_off_hook {
+            // Nobody to wait for: the port is already on-hook.
+            self.go_idle();
+        }
     }
 
     /// The driver's hook command at `at`.
@@ -422,12 +426,12 @@ impl Line {
                 }
                 _ => {}
             }
-            if self.caller().is_none() {
-                self.go_idle();
-                self.ndigits = 0;
-                if self.polarity == Polarity::Reversed {
-                    self.reverse(at, events);
-                }
+            // The port's on-hook releases the line whatever it was doing:
+            // a caller it talked to has been ended above.
+            self.go_idle();
+            self.ndigits = 0;
+            if self.polarity == Polarity::Reversed {
+                self.reverse(at, events);
             }
         }
     }
