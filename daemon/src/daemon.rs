@@ -112,11 +112,16 @@ impl Daemon {
         let mut ecfg = EngineConfig::for_country(config.country);
         ecfg.lockstep = lockstep;
         let setups = core::lines::setups(&config, &ecfg).map_err(StartError::Lines)?;
-        let (engine_handle, engine_thread) = engine::spawn(opened.board, ecfg).map_err(StartError::Thread)?;
+        // Lines are set up before the first tick, so a ring in it is seen.
+        let (mut engine, engine_handle) = engine::Engine::new(opened.board, ecfg);
         for (channel, setup) in setups {
             // The queue holds 4096 commands: more than any board's channels.
             let _ = engine_handle.send(EngineCommand::Setup { channel, setup });
         }
+        let engine_thread = std::thread::Builder::new()
+            .name("ctibox-engine".into())
+            .spawn(move || engine.run())
+            .map_err(StartError::Thread)?;
 
         let (core_handle, inbox) = core::handle::channel(1024, 4096);
         let (control_tx, control_rx) = crossbeam_channel::bounded(16);
