@@ -214,6 +214,17 @@ pub fn encode_block(law: Law, pcm: &[i16], out: &mut [u8]) {
     }
 }
 
+/// The code of law `to` for each code of law `from`: the same as decoding
+/// and encoding each one (identity when the laws agree).
+pub fn transcode_table(from: Law, to: Law) -> [u8; 256] {
+    let table = decode_table(from);
+    let mut t = [0u8; 256];
+    for (c, o) in t.iter_mut().enumerate() {
+        *o = if from == to { c as u8 } else { encode(to, table[c]) };
+    }
+    t
+}
+
 /// Translate A-law codes to μ-law codes through linear (G.711 Table 3/4
 /// style, via the decoded value).
 pub fn transcode(from: Law, to: Law, codes: &mut [u8]) {
@@ -229,6 +240,17 @@ pub fn transcode(from: Law, to: Law, codes: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transcode_table_is_decode_then_encode() {
+        for (from, to) in [(Law::ALaw, Law::MuLaw), (Law::MuLaw, Law::ALaw), (Law::ALaw, Law::ALaw)] {
+            let t = transcode_table(from, to);
+            for c in 0..=255u8 {
+                let want = if from == to { c } else { encode(to, decode(from, c)) };
+                assert_eq!(t[c as usize], want, "{from:?}->{to:?} code {c}");
+            }
+        }
+    }
 
     // An independent reading of G.711: the decision and reconstruction
     // levels of each segment, computed from segment start and step size, not

@@ -138,6 +138,9 @@ pub struct Engine<B: Board> {
     switch: Switch,
     rx_codes: Vec<u8>,
     tx_codes: Vec<u8>,
+    /// Code-to-code tables for bridges across laws.
+    a_to_u: [u8; 256],
+    u_to_a: [u8; 256],
     rx_pcm: Vec<i16>,
     tx_pcm: Vec<i16>,
     board_events: Vec<BoardEvent>,
@@ -223,6 +226,8 @@ impl<B: Board> Engine<B> {
             switch: Switch::new(n),
             rx_codes: vec![0u8; n * samples],
             tx_codes,
+            a_to_u: g711::transcode_table(Law::ALaw, Law::MuLaw),
+            u_to_a: g711::transcode_table(Law::MuLaw, Law::ALaw),
             rx_pcm: vec![0i16; n * samples],
             tx_pcm: vec![0i16; n * samples],
             board_events: Vec::with_capacity(4 * n + 64),
@@ -673,17 +678,24 @@ impl<B: Board> Engine<B> {
             let r = i * n..(i + 1) * n;
             let inputs = self.switch.inputs_at(i);
             let law = self.ports[i].law;
-            // Fast path: plays nothing, hears one channel of the same law:
-            // pass its codes through untouched (bit-exact).
+            // Fast path: plays nothing, hears one channel: pass its codes
+            // through untouched (bit-exact) when the laws agree, or through
+            // the code-to-code table (the same as decode and encode).
             if matches!(self.ports[i].source, Source::Idle)
                 && !self.ports[i].echo
                 && inputs.len() == 1
-                && self.ports[inputs[0] as usize].law == law
                 && self.ports[i].record.is_none()
             {
                 let t = inputs[0] as usize;
                 let src = t * n..(t + 1) * n;
-                self.tx_codes[r].copy_from_slice(&self.rx_codes[src]);
+                if self.ports[t].law == law {
+                    self.tx_codes[r].copy_from_slice(&self.rx_codes[src]);
+                } else {
+                    let table = if law == Law::MuLaw { &self.a_to_u } else { &self.u_to_a };
+                    for (o, &c) in self.tx_codes[r].iter_mut().zip(&self.rx_codes[src]) {
+                        *o = table[c as usize];
+                    }
+                }
                 continue;
             }
             let ended = {
