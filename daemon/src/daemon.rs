@@ -43,6 +43,8 @@ pub enum StartError {
     Lines(String),
     #[error("cannot start a thread: {0}")]
     Thread(std::io::Error),
+    #[error("music on hold {path}: {error}")]
+    MusicOnHold { path: PathBuf, error: String },
 }
 
 /// What may be changed in a running daemon from other threads: its
@@ -109,6 +111,16 @@ impl Daemon {
             );
         }
 
+        let music = match &config.music_on_hold {
+            None => core::moh::default_music_on_hold(),
+            Some(path) => match ctibox_driver::media::wav::load_mono_8k(path) {
+                Ok(samples) if !samples.is_empty() => ctibox_driver::media::player::PlayBuffer::new(samples),
+                Ok(_) => {
+                    return Err(StartError::MusicOnHold { path: path.clone(), error: "the file has no audio".into() });
+                }
+                Err(e) => return Err(StartError::MusicOnHold { path: path.clone(), error: e.to_string() }),
+            },
+        };
         let mut ecfg = EngineConfig::for_country(config.country);
         ecfg.lockstep = lockstep;
         let setups = core::lines::setups(&config, &ecfg).map_err(StartError::Lines)?;
@@ -125,14 +137,7 @@ impl Daemon {
 
         let (core_handle, inbox) = core::handle::channel(1024, 4096);
         let (control_tx, control_rx) = crossbeam_channel::bounded(16);
-        let core = Core::new(
-            config.clone(),
-            engine_handle.clone(),
-            records.handle(),
-            inbox,
-            control_rx,
-            core::moh::default_music_on_hold(),
-        );
+        let core = Core::new(config.clone(), engine_handle.clone(), records.handle(), inbox, control_rx, music);
         let core_thread = core::spawn(core).map_err(StartError::Thread)?;
         let info = engine_handle.info.clone();
         tracing::info!(board = %engine_handle.info.name, lockstep, database = %db.display(), "ctiboxd started");
@@ -180,5 +185,40 @@ impl Daemon {
             let _ = t.join();
         }
         self.records.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dir: &std::path::Path, moh: Option<&std::path::Path>) -> Config {
+        let moh = moh.map(|p| format!("music_on_hold = \"{}\"\n", p.display())).unwrap_or_default();
+        let text = format!(
+            "[system]\ndata_dir = \"{}\"\n{moh}\n[board]\nbackend = \"builtin:fxo=1,fxs=1,pace=fast\"\n\n\
+             [[extension]]\nnumber = \"801\"\nchannel = 2\n",
+            dir.display()
+        );
+        Config::parse("moh.toml", &text).expect("config")
+    }
+
+    #[test]
+    fn music_on_hold_from_a_file_or_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let wav = dir.path().join("hold.wav");
+        let tone: Vec<i16> = (0..16_000).map(|n| ((n as f64 * 0.3).sin() * 8000.0) as i16).collect();
+        ctibox_driver::media::wav::save_pcm16_mono(&wav, 16_000, &tone).unwrap();
+        let opts = |moh: Option<&std::path::Path>| DaemonOptions {
+            config: config(dir.path(), moh),
+            board: None,
+            database: Some(dir.path().join("db.sqlite")),
+        };
+        let d = Daemon::start(opts(Some(&wav))).expect("starts with a 16 kHz WAV as music on hold");
+        d.shutdown();
+        let missing = dir.path().join("nothing.wav");
+        let e = Daemon::start(opts(Some(&missing))).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("music on hold {}:", missing.display())), "{e}");
+        let e = Config::parse("m.toml", "[system]\nmusic_on_hold = \"\"\n").unwrap_err().to_string();
+        assert!(e.contains("m.toml:2:") && e.contains("music_on_hold is empty"), "{e}");
     }
 }

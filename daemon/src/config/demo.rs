@@ -9,6 +9,7 @@ pub const DEMO_CONFIG: &str = r##"# ctibox demo configuration (built in; `ctibox
 name = "ctibox demo"
 country = "CN"                  # tones, ring cadence, caller-ID standard
 data_dir = "/tmp/ctibox-demo"   # database, recordings, voicemail
+# music_on_hold = "/etc/ctibox/hold.wav"   # any common WAV; built-in music when left out
 
 [api]
 listen = "127.0.0.1:8080"       # HTTP + WebSocket API and the web console

@@ -206,6 +206,9 @@ pub struct Config {
     pub name: String,
     pub country: Country,
     pub data_dir: PathBuf,
+    /// A WAV file (any common format) played to held parties; `None`: the
+    /// built-in music.
+    pub music_on_hold: Option<PathBuf>,
     pub listen: SocketAddr,
     pub token_ttl_ms: u64,
     pub board: String,
@@ -318,7 +321,15 @@ impl Config {
         let mut name = "ctibox".to_string();
         let mut country = Country::Cn;
         let mut data_dir = PathBuf::from("/var/lib/ctibox");
+        let mut music_on_hold = None;
         if let Some(sys) = &raw.system {
+            if let Some(m) = &sys.music_on_hold {
+                if m.get_ref().trim().is_empty() {
+                    ck.err(m.span(), "music_on_hold is empty (leave it out for the built-in music)");
+                } else {
+                    music_on_hold = Some(PathBuf::from(m.get_ref()));
+                }
+            }
             if let Some(n) = &sys.name {
                 name = n.get_ref().clone();
             }
@@ -766,6 +777,7 @@ impl Config {
                 name,
                 country,
                 data_dir,
+                music_on_hold,
                 listen,
                 token_ttl_ms,
                 board,

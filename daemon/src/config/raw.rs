@@ -34,6 +34,7 @@ pub struct RawSystem {
     pub name: Option<Spanned<String>>,
     pub country: Option<Spanned<String>>,
     pub data_dir: Option<Spanned<String>>,
+    pub music_on_hold: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
