@@ -7,5 +7,6 @@ pub mod api;
 pub mod config;
 pub mod core;
 pub mod daemon;
+pub mod ivr;
 pub mod records;
 pub mod service;
