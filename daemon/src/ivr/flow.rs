@@ -264,12 +264,15 @@ pub struct ScheduleRule {
     pub to_min: u16,
 }
 
+/// A calendar date as (year, month, day); tuples order by date.
+pub type Date = (i32, u8, u8);
+
 /// A named list of dates (`YYYY-MM-DD`, or `YYYY-MM-DD..YYYY-MM-DD`
 /// inclusive), as (year, month, day) ranges.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holidays {
     pub name: String,
-    pub ranges: Vec<((i32, u8, u8), (i32, u8, u8))>,
+    pub ranges: Vec<(Date, Date)>,
     pub line: usize,
 }
 
