@@ -1,10 +1,11 @@
 //! Tests of `say`: per language, prompt names turned back into words with
 //! the text table `prompts/text/<lang>.toml` and compared with hand-written
 //! text (`zh.rs`, `en.rs`, `ru.rs`); the vocabulary against what `say`
-//! returns and the text table (here).
+//! returns and the text table (here); the prompt files (`wav.rs`).
 
 mod en;
 mod ru;
+mod wav;
 mod zh;
 
 use super::*;
