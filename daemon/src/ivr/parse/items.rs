@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use super::Reader;
-use super::value::{Fields, Kind, Str, Val, duration, is_var_name, template, template_problem};
+use super::value::{Fields, Kind, Str, Val, duration, is_var_name, template};
 use crate::ivr::flow::{CompareOp, Condition, Gender, Goto, Key, PromptItem, SayAs, SayOptions, Template};
 
 /// Keys of a `{ say = … }` prompt item.
@@ -320,8 +320,10 @@ fn compare(r: &mut Reader<'_>, f: &Fields<'_>) -> Option<Condition> {
         }
         (op, Some((text, span))) => {
             let s = Str { text: &text, span };
-            if op == CompareOp::Matches && template_problem(&text).is_none() && !text.contains("${") {
-                regex(r, &what, "value", &s, false);
+            // A literal `matches` regex is compiled as the interpreter
+            // uses it: anchored, the whole value.
+            if op == CompareOp::Matches && !text.contains("${") {
+                regex(r, &what, "value", &s, true);
             }
             template(&mut r.e, &what, "value", &s)
         }
