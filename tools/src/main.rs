@@ -6,6 +6,7 @@
 //! - `ctibox status | channels | calls | originate | … | cdr | customers |
 //!   monitor` talk to the daemon's HTTP API (docs/cli.md, docs/api.md).
 //! - `ctibox config check` validates a daemon config file offline.
+//! - `ctibox ivr check | graph` checks IVR flow files and draws them.
 //! - `ctibox completions | man` generate shell completions and man pages.
 //!
 //! Exit codes: 0 success, 1 the command's "no" (refused import rows, a bad
@@ -18,6 +19,7 @@ mod cdr;
 mod config_cmd;
 mod docs_cmd;
 mod dsp;
+mod ivr_cmd;
 mod monitor;
 mod table;
 mod wall_time;
@@ -69,6 +71,8 @@ enum Cmd {
     Monitor(monitor::MonitorArgs),
     /// The daemon's configuration file: check.
     Config(config_cmd::ConfigArgs),
+    /// IVR flow files: check a directory, graph a flow.
+    Ivr(ivr_cmd::IvrArgs),
     /// Shell completion script on stdout.
     Completions(docs_cmd::CompletionsArgs),
     /// Man pages (roff).
@@ -124,6 +128,7 @@ fn main() {
         Cmd::Customers(a) => cdr::customers(a),
         Cmd::Monitor(a) => monitor::run(a),
         Cmd::Config(a) => config_cmd::run(a),
+        Cmd::Ivr(a) => ivr_cmd::run(a),
         Cmd::Completions(a) => docs_cmd::completions(a, Cli::command()),
         Cmd::Man(a) => docs_cmd::man(a, Cli::command()),
     };
