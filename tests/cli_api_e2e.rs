@@ -646,13 +646,15 @@ fn config_check() {
     let d = Scratch::new("cli-config");
     let good = d.path("ctibox.toml");
     std::fs::write(&good, ctibox_daemon::config::demo::DEMO_CONFIG).unwrap();
+    ctibox_daemon::config::demo::install_ivr(&d.path("ivr")).unwrap();
     let good = good.to_str().unwrap();
     let (code, out, err) = offline(&["config", "check", good]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.starts_with("ok: 4 trunk lines in 1 trunk group, 4 extensions, 1 ring group, 4 dial-plan routes, 4 users"),
+        out.starts_with("ok: 4 trunk lines in 1 trunk group, 4 extensions, 2 ring groups, 5 dial-plan routes, 4 users"),
         "{out}"
     );
+    assert!(out.trim_end().ends_with("; 1 IVR flow"), "{out}");
 
     // Against boards: the demo's layout fits 4 FXO + 4 FXS, not 2 + 2.
     let (code, out, err) = offline(&["config", "check", good, "--board", "builtin:fxo=4,fxs=4,pace=fast"]);

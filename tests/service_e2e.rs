@@ -12,8 +12,10 @@ use std::time::{Duration, Instant};
 use ctibox_daemon::config::demo::DEMO_CONFIG;
 use ctibox_e2e::{Proc, Scratch, bin, bin_dir};
 
-/// The demo config with its data in `dir`.
+/// The demo config with its data in `dir` (the config file goes in `dir`
+/// too: the demo's IVR directory is written next to it).
 fn demo_config(dir: &Path) -> String {
+    ctibox_daemon::config::demo::install_ivr(&dir.join("ivr")).expect("demo IVR");
     DEMO_CONFIG.replace("data_dir = \"/tmp/ctibox-demo\"", &format!("data_dir = \"{}\"", dir.display()))
 }
 

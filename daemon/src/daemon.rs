@@ -15,7 +15,9 @@ use ctibox_driver::engine::{self, EngineCommand, EngineConfig, EngineHandle};
 use ctibox_driver::hal::{BoardError, BoardInfo};
 
 use crate::config::{Config, ConfigErrors};
-use crate::core::{self, Core, CoreControl, CoreHandle};
+use crate::core::ivr_io::IvrIo;
+use crate::core::{self, Core, CoreControl, CoreHandle, CoreParts};
+use crate::ivr::set::IvrSet;
 use crate::records::{Records, RecordsConfig};
 
 /// How to start a daemon.
@@ -45,6 +47,8 @@ pub enum StartError {
     Thread(std::io::Error),
     #[error("music on hold {path}: {error}")]
     MusicOnHold { path: PathBuf, error: String },
+    #[error("IVR:\n{0}")]
+    Ivr(ConfigErrors),
 }
 
 /// What may be changed in a running daemon from other threads: its
@@ -63,11 +67,11 @@ impl DaemonControl {
         self.current.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Put `config` (already checked) in force.
-    pub fn reload(&self, config: Config) {
+    /// Put `config` and its IVR (already checked and loaded) in force.
+    pub fn reload(&self, config: Config, ivr: IvrSet) {
         let config = Arc::new(config);
         *self.current.lock().unwrap_or_else(|p| p.into_inner()) = config.clone();
-        let _ = self.control.try_send(CoreControl::Reload(config));
+        let _ = self.control.try_send(CoreControl::Reload(config, Arc::new(ivr)));
     }
 }
 
@@ -121,6 +125,10 @@ impl Daemon {
                 Err(e) => return Err(StartError::MusicOnHold { path: path.clone(), error: e.to_string() }),
             },
         };
+        let ivr = IvrSet::load(&config).map_err(StartError::Ivr)?;
+        for w in &ivr.warnings {
+            tracing::warn!("{w}");
+        }
         let mut ecfg = EngineConfig::for_country(config.country);
         ecfg.lockstep = lockstep;
         let setups = core::lines::setups(&config, &ecfg).map_err(StartError::Lines)?;
@@ -137,7 +145,11 @@ impl Daemon {
 
         let (core_handle, inbox) = core::handle::channel(1024, 4096);
         let (control_tx, control_rx) = crossbeam_channel::bounded(16);
-        let core = Core::new(config.clone(), engine_handle.clone(), records.handle(), inbox, control_rx, music);
+        let ivr_io =
+            IvrIo::start(engine_handle.records.clone(), engine_handle.pool.clone()).map_err(StartError::Thread)?;
+        let parts =
+            CoreParts { inbox, control: control_rx, moh: music, ivr: Arc::new(ivr), ivr_io, records_db: db.clone() };
+        let core = Core::new(config.clone(), engine_handle.clone(), records.handle(), parts);
         let core_thread = core::spawn(core).map_err(StartError::Thread)?;
         let info = engine_handle.info.clone();
         tracing::info!(board = %engine_handle.info.name, lockstep, database = %db.display(), "ctiboxd started");
@@ -153,9 +165,13 @@ impl Daemon {
         })
     }
 
-    /// Take a new config (already checked). Lines keep their settings.
-    pub fn reload(&self, config: Config) {
-        self.control.reload(config);
+    /// Take a new config (already checked) and load its IVR; on an IVR
+    /// error the old config stays. Lines keep their settings; calls in a
+    /// flow finish on the flow they started on.
+    pub fn reload(&self, config: Config) -> Result<(), ConfigErrors> {
+        let ivr = IvrSet::load(&config)?;
+        self.control.reload(config, ivr);
+        Ok(())
     }
 
     /// A handle to change the configuration from other threads.

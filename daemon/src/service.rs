@@ -31,7 +31,21 @@ impl ConfigSource {
     pub fn load(&self) -> Result<Config, ConfigErrors> {
         match self {
             ConfigSource::File(p) => Config::load(p),
-            ConfigSource::Demo => Ok(Config::demo()),
+            ConfigSource::Demo => {
+                // The demo's flow lives in its data directory.
+                let mut c = Config::demo();
+                let dir = c.data_dir.join("ivr");
+                crate::config::demo::install_ivr(&dir).map_err(|message| {
+                    ConfigErrors(vec![crate::config::ConfigError {
+                        file: "<built-in demo config>".into(),
+                        line: None,
+                        col: None,
+                        message,
+                    }])
+                })?;
+                c.ivr.dir = Some(dir);
+                Ok(c)
+            }
         }
     }
 }
@@ -108,6 +122,7 @@ impl Reloader {
         let lines = |e: ConfigErrors| e.0.iter().map(ToString::to_string).collect::<Vec<_>>();
         let config = self.source.load().map_err(lines)?;
         config.check_board(&self.control.board).map_err(lines)?;
+        let ivr = crate::ivr::set::IvrSet::load(&config).map_err(lines)?;
         if config.listen != self.control.config().listen {
             tracing::warn!(
                 old = %self.control.config().listen,
@@ -118,7 +133,7 @@ impl Reloader {
         api::seed_users(&self.records, &self.reader, &config.users).map_err(|e| vec![format!("users: {e}")])?;
         self.auth.set_config_users(&config.users);
         self.auth.set_token_ttl_ms(config.token_ttl_ms);
-        self.control.reload(config);
+        self.control.reload(config, ivr);
         tracing::info!(source = %self.source, "configuration reloaded");
         Ok(())
     }
@@ -267,6 +282,7 @@ fn status_fn(name: String, daemon: &Daemon, calls_active: Arc<AtomicU64>) -> api
                 ticks: e.ticks,
                 events_dropped: e.events_dropped,
                 busy_ratio: if e.ticks == 0 { 0.0 } else { e.busy_ns as f64 / (e.ticks * tick_ns) as f64 },
+                busy_ns: e.busy_ns,
             },
             calls_active: calls_active.load(Ordering::Relaxed),
             records: RecordsStatus { committed_seq: r.committed_seq, queue_full: r.queue_full },

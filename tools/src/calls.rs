@@ -349,6 +349,7 @@ mod tests {
             answered_ms: None,
             ended_ms: None,
             cause: None,
+            vars: Default::default(),
         };
         let text = calls_table(&[call]);
         let lines: Vec<&str> = text.lines().collect();

@@ -8,6 +8,8 @@
 //! summary line on stdout. With `--board`, the board is opened (as the
 //! daemon would, so not while the daemon holds it) and the channel numbers
 //! and kinds of the trunks and extensions are checked against its layout.
+//! The IVR directory the file names (or `ivr/` next to it) is loaded and
+//! checked as the daemon would: flows, prompts, and `ivr:FLOW` targets.
 
 use std::path::PathBuf;
 
@@ -53,6 +55,13 @@ fn check(args: CheckArgs) -> Result<i32> {
     for w in &config.warnings {
         eprintln!("{}", warning_line(w));
     }
+    let ivr = match ctibox_daemon::ivr::set::IvrSet::load(&config) {
+        Ok(i) => i,
+        Err(errors) => return Ok(report(&errors)),
+    };
+    for w in &ivr.warnings {
+        eprintln!("{}", warning_line(w));
+    }
     let mut checked_board = None;
     if let Some(spec) = &args.board {
         let spec = if spec == "config" { config.board.clone() } else { spec.clone() };
@@ -64,7 +73,11 @@ fn check(args: CheckArgs) -> Result<i32> {
         }
         checked_board = Some(format!("{} ({} channels)", info.name, info.channel_count()));
     }
-    println!("{}", summary(&config, checked_board.as_deref()));
+    let mut line = summary(&config, checked_board.as_deref());
+    if !ivr.flows.is_empty() {
+        line.push_str(&format!("; {}", plural(ivr.flows.len(), "IVR flow", "IVR flows")));
+    }
+    println!("{line}");
     Ok(0)
 }
 
@@ -120,7 +133,7 @@ mod tests {
         let s = summary(&c, None);
         assert!(
             s.starts_with(
-                "ok: 4 trunk lines in 1 trunk group, 4 extensions, 1 ring group, 4 dial-plan routes, 4 users"
+                "ok: 4 trunk lines in 1 trunk group, 4 extensions, 2 ring groups, 5 dial-plan routes, 4 users"
             ),
             "{s}"
         );

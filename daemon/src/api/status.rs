@@ -25,8 +25,12 @@ pub struct EngineStatus {
     pub ticks: u64,
     /// Events that the engine could not hand over (a full channel).
     pub events_dropped: u64,
-    /// Share of each tick spent working, 0.0–1.0.
+    /// Share of each tick spent working, 0.0–1.0, since the start.
     pub busy_ratio: f64,
+    /// Nanoseconds spent working since the start (two readings give the
+    /// engine's CPU share over a window).
+    #[serde(default)]
+    pub busy_ns: u64,
 }
 
 /// The records thread's counters.

@@ -146,6 +146,7 @@ impl Model {
                 answered_ms: None,
                 ended_ms: None,
                 cause: None,
+                vars: Default::default(),
             },
         );
         self.publish_call(id);
@@ -508,7 +509,12 @@ impl TestServer {
                 version: env!("CARGO_PKG_VERSION").into(),
                 board: super::BoardStatus { name: "fake".into(), channels: 4, tick_ms: 20, slips: 0 },
                 board_ms,
-                engine: super::EngineStatus { ticks: board_ms / 20, events_dropped: 0, busy_ratio: 0.01 },
+                engine: super::EngineStatus {
+                    ticks: board_ms / 20,
+                    events_dropped: 0,
+                    busy_ratio: 0.01,
+                    busy_ns: board_ms * 200_000,
+                },
                 calls_active: calls,
                 records: super::RecordsStatus { committed_seq: stats.committed_seq, queue_full: stats.queue_full },
             }

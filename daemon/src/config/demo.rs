@@ -32,7 +32,7 @@ hunt = "ascending"              # outgoing line choice
 answer_after_rings = 2
 caller_id = "auto"              # FSK Bell 202 in China
 disconnect = ["loop_drop", "busy_tone"]
-inbound = "group:600"           # inbound calls ring the sales group
+inbound = "ivr:main"            # inbound calls go to the IVR flow `main`
 
 [[extension]]
 number = "801"
@@ -62,8 +62,23 @@ strategy = "simultaneous"
 ring_time = "30s"
 no_answer = "ext:804"
 
+[[ring_group]]
+number = "601"
+name = "Support"
+members = ["803"]
+ring_time = "30s"
+no_answer = "ext:804"
+
+[ivr]
+# One flow per *.toml file; prompts under ivr/prompts/<lang>/ override the
+# built-in set. Relative to this file; the demo's flow (main.toml) and its
+# order database (shop.db) are written to data_dir/ivr when ctiboxd runs
+# the built-in demo: copy them next to your config.
+dir = "ivr"
+# crm_url = "http://127.0.0.1:9000/crm"   # base of relative webhook URLs
+
 [dial_plan]
-digit_map = ["8XX", "600", "9.", "0"]
+digit_map = ["8XX", "60X", "500", "9.", "0"]
 first_digit_timeout = "10s"
 interdigit_timeout = "4s"
 
@@ -83,6 +98,10 @@ strip = 1
 [[dial_plan.route]]
 pattern = "0"
 to = "ext:804"                  # the operator
+
+[[dial_plan.route]]
+pattern = "500"
+to = "ivr:main"                 # extensions can try the IVR too
 
 # Demo users. Real installations store password_hash (ctiboxd hash-password).
 [[user]]
@@ -107,3 +126,151 @@ role = "agent"
 password = "bob"
 extension = "802"
 "##;
+
+/// The demo's IVR flow: greeting, 1 sales, 2 support, 3 order status
+/// (looked up in `shop.db`), 8 leave a message, 0 operator.
+pub const DEMO_FLOW: &str = r##"# The ctibox demo IVR flow (docs/ivr.md describes the format).
+name = "main"
+language = "zh-CN"          # zh-CN, en or ru: prompts and spoken numbers
+start = "greeting"
+
+[nodes.greeting]
+type = "play"
+prompts = ["demo/welcome"]
+barge_in = true             # a caller who knows the menu can press at once
+next = "menu"
+
+[nodes.menu]
+type = "menu"
+prompt = ["demo/main-menu"]
+choices = { "1" = "sales", "2" = "support", "3" = "order_number", "8" = "message", "0" = "operator" }
+timeout = "5s"
+retries = 3
+fallback = "operator"
+
+[nodes.sales]
+type = "play"
+prompts = ["demo/to-sales"]
+next = "sales_queue"
+
+[nodes.sales_queue]
+type = "queue"
+queue = "600"               # the sales ring group until ACD queues exist
+on_failure = "all_busy"
+
+[nodes.support]
+type = "play"
+prompts = ["demo/to-support"]
+next = "support_queue"
+
+[nodes.support_queue]
+type = "queue"
+queue = "601"
+on_failure = "all_busy"
+
+[nodes.order_number]
+type = "collect"
+prompt = ["demo/enter-order"]
+var = "order"
+min = 4
+max = 10
+terminator = "#"
+first_digit_timeout = "8s"
+inter_digit_timeout = "4s"
+next = "find_order"
+fallback = "operator"
+
+[nodes.find_order]
+type = "lookup"
+database = "shop.db"        # relative to this file
+sql = "SELECT status, delivery FROM orders WHERE number = :order"
+prefix = "order_"
+found = "say_order"
+not_found = "no_order"
+error = "operator"
+
+[nodes.say_order]
+type = "play"
+prompts = ["demo/order", { say = "${order}", as = "digits" }, "demo/status-${order_status}"]
+next = "has_delivery"
+
+[nodes.has_delivery]
+type = "branch"
+cases = [ { when = { var = "order_delivery", op = "not_empty" }, goto = "say_delivery" } ]
+default = "menu"
+
+[nodes.say_delivery]
+type = "say"
+before = ["demo/delivery-date"]
+value = "${order_delivery}"
+as = "date"
+next = "menu"
+
+[nodes.no_order]
+type = "play"
+prompts = ["demo/no-such-order"]
+next = "menu"
+
+[nodes.message]
+type = "voicemail"
+mailbox = "general"
+greeting = ["leave-message"]
+max = "120s"
+silence = "5s"
+next = "saved"
+
+[nodes.saved]
+type = "hangup"
+prompts = ["message-saved", "goodbye"]
+
+[nodes.operator]
+type = "play"
+prompts = ["demo/to-operator"]
+next = "operator_transfer"
+
+[nodes.operator_transfer]
+type = "transfer"
+to = "804"
+on_failure = "all_busy"
+
+[nodes.all_busy]
+type = "play"
+prompts = ["all-busy"]
+next = "message"
+"##;
+
+/// The demo shop's orders: number, status, expected delivery date.
+pub const DEMO_ORDERS: &[(&str, &str, &str)] = &[
+    ("10001", "shipped", "2026-11-25"),
+    ("10002", "processing", "2026-12-01"),
+    ("10003", "delivered", "2026-11-18"),
+    ("10004", "cancelled", ""),
+    ("20260815", "shipped", "2026-08-20"),
+];
+
+/// Write the demo's IVR directory: `main.toml` (rewritten when it differs)
+/// and `shop.db` (made when missing).
+pub fn install_ivr(dir: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let flow = dir.join("main.toml");
+    if std::fs::read_to_string(&flow).ok().as_deref() != Some(DEMO_FLOW) {
+        std::fs::write(&flow, DEMO_FLOW).map_err(|e| format!("cannot write {}: {e}", flow.display()))?;
+    }
+    let db = dir.join("shop.db");
+    if !db.exists() {
+        let tmp = dir.join("shop.db.tmp");
+        let _ = std::fs::remove_file(&tmp);
+        let conn = rusqlite::Connection::open(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+        conn.execute_batch(
+            "CREATE TABLE orders (number TEXT PRIMARY KEY, status TEXT NOT NULL, delivery TEXT NOT NULL);",
+        )
+        .map_err(|e| format!("{}: {e}", tmp.display()))?;
+        for (n, st, d) in DEMO_ORDERS {
+            conn.execute("INSERT INTO orders VALUES (?1, ?2, ?3)", [n, st, d])
+                .map_err(|e| format!("{}: {e}", tmp.display()))?;
+        }
+        drop(conn);
+        std::fs::rename(&tmp, &db).map_err(|e| format!("cannot write {}: {e}", db.display()))?;
+    }
+    Ok(())
+}

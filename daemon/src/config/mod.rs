@@ -39,6 +39,8 @@ pub enum Target {
     Trunk(String),
     /// Refuse the call.
     Hangup,
+    /// An IVR flow, by name.
+    Ivr(String),
 }
 
 impl std::fmt::Display for Target {
@@ -49,6 +51,7 @@ impl std::fmt::Display for Target {
             Target::Group(n) => write!(f, "group:{n}"),
             Target::Trunk(n) => write!(f, "trunk:{n}"),
             Target::Hangup => f.write_str("hangup"),
+            Target::Ivr(n) => write!(f, "ivr:{n}"),
         }
     }
 }
@@ -219,8 +222,24 @@ pub struct Config {
     pub users: Vec<UserConfig>,
     /// Tone overrides: kind → pattern, in file order.
     pub tones: Vec<(ToneKind, String)>,
+    /// The IVR: where flows are, and the CRM for webhooks.
+    pub ivr: IvrConfig,
     /// Things that work but deserve a look (`config check` prints them).
     pub warnings: Vec<ConfigError>,
+}
+
+/// The `[ivr]` section.
+#[derive(Debug, Clone, Default)]
+pub struct IvrConfig {
+    /// The flow directory (one flow per `*.toml`, prompts under
+    /// `prompts/`); relative paths are taken from the config file's
+    /// directory. `None`: no `[ivr] dir` and no `ivr/` next to the file.
+    pub dir: Option<PathBuf>,
+    /// Base URL that relative webhook URLs are joined to.
+    pub crm_url: Option<String>,
+    /// Every `ivr:FLOW` target in the file with where it was written, so
+    /// a missing flow is reported at its line once flows are loaded.
+    pub refs: Vec<(String, Range<usize>)>,
 }
 
 /// Collects errors while validating.
@@ -280,7 +299,7 @@ pub fn parse_channels(text: &str) -> Result<Vec<ChannelId>, String> {
 }
 
 /// Parse a call target: `ext`, `ext:801`, `group:600`, `trunk:pstn`,
-/// `hangup`.
+/// `ivr:main`, `hangup`.
 pub fn parse_target(text: &str) -> Result<Target, String> {
     let t = text.trim();
     let (kind, arg) = match t.split_once(':') {
@@ -293,10 +312,11 @@ pub fn parse_target(text: &str) -> Result<Target, String> {
         ("group", Some(n)) if !n.is_empty() => Ok(Target::Group(n.into())),
         ("trunk", Some(n)) if !n.is_empty() => Ok(Target::Trunk(n.into())),
         ("hangup", None) => Ok(Target::Hangup),
-        ("ivr" | "queue", _) => {
-            Err(format!("`{t}`: IVR flows and ACD queues are not available in this version of ctibox yet"))
-        }
-        _ => Err(format!("`{t}` is not a call target (use ext, ext:NUMBER, group:NUMBER, trunk:NAME or hangup)")),
+        ("ivr", Some(n)) if !n.is_empty() => Ok(Target::Ivr(n.into())),
+        ("queue", _) => Err(format!("`{t}`: ACD queues are not available in this version of ctibox yet")),
+        _ => Err(format!(
+            "`{t}` is not a call target (use ext, ext:NUMBER, group:NUMBER, trunk:NAME, ivr:FLOW or hangup)"
+        )),
     }
 }
 
@@ -691,6 +711,44 @@ impl Config {
             }
         }
 
+        // [ivr]
+        let mut ivr = IvrConfig::default();
+        if let Some(i) = &raw.ivr {
+            if let Some(d) = &i.dir {
+                if d.get_ref().trim().is_empty() {
+                    ck.err(d.span(), "ivr dir is empty (leave it out for `ivr/` next to this file)");
+                } else {
+                    ivr.dir = Some(PathBuf::from(d.get_ref()));
+                }
+            }
+            if let Some(u) = &i.crm_url {
+                let t = u.get_ref().trim();
+                if !(t.starts_with("http://") || t.starts_with("https://")) || t.len() < 8 {
+                    ck.err(u.span(), format!("crm_url: `{t}` is not an http:// or https:// URL"));
+                } else {
+                    ivr.crm_url = Some(t.to_string());
+                }
+            }
+        }
+        let mut note_ivr = |t: &Target, span: Option<Range<usize>>| {
+            if let (Target::Ivr(n), Some(sp)) = (t, span) {
+                ivr.refs.push((n.clone(), sp));
+            }
+        };
+        for (t, raw_t) in trunks.iter().zip(&raw.trunks) {
+            note_ivr(&t.inbound, Some(raw_t.get_ref().inbound.span()));
+        }
+        for (g, raw_g) in ring_groups.iter().zip(&raw.ring_groups) {
+            note_ivr(&g.no_answer, raw_g.get_ref().no_answer.as_ref().map(|s| s.span()));
+        }
+        if let Some(dp) = &raw.dial_plan {
+            for (r, raw_r) in
+                routes.iter().zip(dp.routes.iter().filter(|r| Pattern::parse(r.get_ref().pattern.get_ref()).is_ok()))
+            {
+                note_ivr(&r.to, Some(raw_r.get_ref().to.span()));
+            }
+        }
+
         // [[user]]
         let mut users = Vec::new();
         let mut user_names = HashSet::new();
@@ -787,6 +845,7 @@ impl Config {
                 dial_plan: DialPlan { digit_map, digit_map_text: map_text, first_digit_ms, interdigit_ms, routes },
                 users,
                 tones,
+                ivr,
                 warnings,
                 source: src,
             })
@@ -801,7 +860,18 @@ impl Config {
     pub fn load(path: &std::path::Path) -> Result<Config, ConfigErrors> {
         let name = path.display().to_string();
         match std::fs::read_to_string(path) {
-            Ok(text) => Config::parse(&name, &text),
+            Ok(text) => {
+                let mut c = Config::parse(&name, &text)?;
+                // The IVR directory is relative to the file; `ivr/` next
+                // to it is used when it exists.
+                let base = path.parent().unwrap_or(std::path::Path::new("."));
+                c.ivr.dir = match c.ivr.dir.take() {
+                    Some(d) if d.is_relative() => Some(base.join(d)),
+                    Some(d) => Some(d),
+                    None => Some(base.join("ivr")).filter(|d| d.is_dir()),
+                };
+                Ok(c)
+            }
             Err(e) => Err(ConfigErrors(vec![ConfigError {
                 file: name,
                 line: None,

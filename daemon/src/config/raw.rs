@@ -13,6 +13,8 @@ pub struct RawConfig {
     pub api: Option<RawApi>,
     #[serde(default)]
     pub board: Option<RawBoard>,
+    #[serde(default)]
+    pub ivr: Option<RawIvr>,
     #[serde(default, rename = "trunk")]
     pub trunks: Vec<Spanned<RawTrunk>>,
     #[serde(default, rename = "extension")]
@@ -42,6 +44,13 @@ pub struct RawSystem {
 pub struct RawApi {
     pub listen: Option<Spanned<String>>,
     pub token_ttl: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIvr {
+    pub dir: Option<Spanned<String>>,
+    pub crm_url: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

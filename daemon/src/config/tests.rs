@@ -98,7 +98,7 @@ fn channel_conflicts_and_ranges() {
 fn references_must_exist() {
     one_error(&BASE.replace("inbound = \"ext:801\"", "inbound = \"ext:999\""), 8, "there is no extension 999");
     one_error(&BASE.replace("inbound = \"ext:801\"", "inbound = \"group:600\""), 8, "there is no ring group 600");
-    one_error(&BASE.replace("inbound = \"ext:801\"", "inbound = \"ivr:main\""), 8, "not available in this version");
+    one_error(&BASE.replace("inbound = \"ext:801\"", "inbound = \"queue:sales\""), 8, "not available in this version");
     let group = format!("{BASE}\n[[ring_group]]\nnumber = \"600\"\nmembers = [\"801\", \"805\"]\n");
     one_error(&group, 20, "member 805 is not an extension");
     let clash = format!("{BASE}\n[[ring_group]]\nnumber = \"801\"\nmembers = [\"801\"]\n");

@@ -107,6 +107,10 @@ pub struct CallView {
     pub ended_ms: Option<u64>,
     /// Why it ended (`normal`, `busy`, `no_answer`…).
     pub cause: Option<String>,
+    /// Data attached to the call: what the caller entered in the IVR,
+    /// lookup results (empty when none).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub vars: std::collections::BTreeMap<String, String>,
 }
 
 /// Everything current, for a client that just connected.

@@ -20,7 +20,12 @@ pub(crate) const DEFAULT_RING_MS: u64 = 30_000;
 pub(crate) enum Destination {
     Extension(String),
     Group(String),
-    Outside { trunk: String, number: String },
+    Outside {
+        trunk: String,
+        number: String,
+    },
+    /// An IVR flow, by name.
+    Ivr(String),
 }
 
 fn cid_text(c: &Option<CallerId>) -> (String, String) {
@@ -119,6 +124,7 @@ impl Core {
             cause: None,
             ringing: None,
             consult: None,
+            vars: Default::default(),
         };
         self.journal(JournalOp::CallStarted {
             call: id,
@@ -262,6 +268,7 @@ impl Core {
     /// The call has no live legs left: write its end and forget it.
     fn finish_call(&mut self, call: CallId, cause: HangupCause, detail: &str) {
         let now = self.now;
+        self.ivr_call_gone(call);
         let Some(mut c) = self.calls.remove(&call) else { return };
         // A caller who only got a tone (answer_and_tone) ends the call
         // with the reason for the tone, however it goes away.
@@ -284,7 +291,7 @@ impl Core {
         let Some(c) = self.calls.get(&call) else { return };
         let live: Vec<&Leg> = c.live_legs().collect();
         let ringing = live.iter().any(|l| matches!(l.status, LegStatus::Ringing | LegStatus::Alerting));
-        if live.is_empty() || (live.len() == 1 && !ringing && c.consult.is_none()) {
+        if live.is_empty() || (live.len() == 1 && !ringing && c.consult.is_none() && !self.in_ivr(call)) {
             self.end_call(call, cause, detail);
         } else {
             self.reconnect(call);
@@ -317,6 +324,7 @@ impl Core {
                 Ok(Destination::Outside { trunk: t.clone(), number: format!("{}{}", route.prefix, rest) })
             }
             Target::Hangup => Err(CoreError::NoRoute(number.to_string())),
+            Target::Ivr(f) => Ok(Destination::Ivr(f.clone())),
         }
     }
 
@@ -386,6 +394,11 @@ impl Core {
     ) -> Result<(), CoreError> {
         let now = self.now;
         match dest {
+            Destination::Ivr(flow) => {
+                let _ = (purpose, role);
+                self.enter_ivr(call, flow).map_err(CoreError::InvalidState)?;
+                return Ok(());
+            }
             Destination::Extension(n) => {
                 self.ring_extension(call, n, role)?;
                 self.set_ringing(
@@ -487,6 +500,7 @@ impl Core {
         let dest = match &t.inbound {
             Target::Extension(n) => Some(Destination::Extension(n.clone())),
             Target::Group(g) => Some(Destination::Group(g.clone())),
+            Target::Ivr(f) => Some(Destination::Ivr(f.clone())),
             _ => None,
         };
         // `hangup` (no destination): leave the call unanswered; it ends when
@@ -552,9 +566,12 @@ impl Core {
             // Our answer of an inbound line completed.
             self.leg_up(call, leg);
             self.reconnect(call);
+            // A call for a flow starts it now.
+            self.start_ivr(call);
             return;
         }
         self.leg_up(call, leg);
+        self.ivr_answered(call);
         let purpose = self.calls.get(&call).and_then(|c| c.ringing.as_ref().map(|r| r.purpose.clone()));
         // Stop ringing the other phones rung for the same thing.
         let others: Vec<LegId> = self
@@ -684,6 +701,10 @@ impl Core {
         let purpose = c.ringing.as_ref().map(|r| r.purpose.clone());
         if let Some(c) = self.calls.get_mut(&call) {
             c.ringing = None;
+        }
+        // A flow's queue or transfer found nobody: the flow goes on.
+        if self.ivr_handed_failed(call, detail) {
+            return;
         }
         match purpose {
             Some(RingPurpose::Consult { by, held }) if consult.is_some() => {
@@ -1052,6 +1073,7 @@ impl Core {
         for call in due {
             self.ring_timeout(call);
         }
+        self.ivr_timers();
     }
 
     fn ring_timeout(&mut self, call: CallId) {
@@ -1088,10 +1110,11 @@ impl Core {
             }
         }
         match (&r.purpose, &r.no_answer) {
-            (RingPurpose::Connect, Target::Extension(_) | Target::Group(_)) => {
+            (RingPurpose::Connect, Target::Extension(_) | Target::Group(_) | Target::Ivr(_)) => {
                 let dest = match &r.no_answer {
                     Target::Extension(e) => Destination::Extension(e.clone()),
                     Target::Group(g) => Destination::Group(g.clone()),
+                    Target::Ivr(f) => Destination::Ivr(f.clone()),
                     _ => return,
                 };
                 if self.ring_destination(call, &dest, RingPurpose::Connect, LegRole::Callee).is_err() {

@@ -20,6 +20,8 @@
 pub mod api;
 mod flows;
 pub mod handle;
+mod ivr;
+pub mod ivr_io;
 pub mod lines;
 mod model;
 pub mod moh;
@@ -42,14 +44,17 @@ pub use handle::{CoreHandle, CoreInbox, CoreResult, Envelope, ReplyTo};
 use model::{Call, Chan, ChanRole, Media};
 
 use crate::config::Config;
+use crate::ivr::set::IvrSet;
 use crate::records::{HangupCause, JournalOp, RecordsHandle, Stamp, now_wall_ms};
+use ivr::{IvrRun, PendingRecording};
+use ivr_io::IvrIo;
 
 /// Control messages from the daemon itself (not the API).
 #[derive(Debug)]
 pub enum CoreControl {
     /// Take a new, already validated config (lines of channels in a call
     /// keep their settings until the call ends).
-    Reload(Arc<Config>),
+    Reload(Arc<Config>, Arc<IvrSet>),
     /// Stop: end every call as interrupted and leave.
     Shutdown,
 }
@@ -77,6 +82,26 @@ pub struct Core {
     pending_ended: Vec<(u64, CtiEventKind)>,
     media_ids: u32,
     stop: Arc<AtomicBool>,
+    /// Flows and prompts in force (calls in a flow keep theirs).
+    ivr: Arc<IvrSet>,
+    ivr_runs: BTreeMap<CallId, IvrRun>,
+    ivr_io: IvrIo,
+    ivr_jobs: u64,
+    /// Recordings being written, by engine recording id.
+    pending_recordings: BTreeMap<u32, PendingRecording>,
+    /// The records database file (lookups on `database = "records"`).
+    records_db: std::path::PathBuf,
+}
+
+/// What a core needs besides the engine and the records.
+#[derive(Debug)]
+pub struct CoreParts {
+    pub inbox: CoreInbox,
+    pub control: crossbeam_channel::Receiver<CoreControl>,
+    pub moh: PlayBuffer,
+    pub ivr: Arc<IvrSet>,
+    pub ivr_io: IvrIo,
+    pub records_db: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for Core {
@@ -87,14 +112,8 @@ impl std::fmt::Debug for Core {
 
 impl Core {
     /// A core for the configured channels of the engine's board.
-    pub fn new(
-        config: Arc<Config>,
-        engine: EngineHandle,
-        records: RecordsHandle,
-        inbox: CoreInbox,
-        control: crossbeam_channel::Receiver<CoreControl>,
-        moh: PlayBuffer,
-    ) -> Core {
+    pub fn new(config: Arc<Config>, engine: EngineHandle, records: RecordsHandle, parts: CoreParts) -> Core {
+        let CoreParts { inbox, control, moh, ivr, ivr_io, records_db } = parts;
         let tones = tone_profile(&config);
         let chans = engine
             .info
@@ -132,6 +151,12 @@ impl Core {
             pending_ended: Vec::new(),
             media_ids: 0,
             stop: Arc::new(AtomicBool::new(false)),
+            ivr,
+            ivr_runs: BTreeMap::new(),
+            ivr_io,
+            ivr_jobs: 0,
+            pending_recordings: BTreeMap::new(),
+            records_db,
         }
     }
 
@@ -166,6 +191,7 @@ impl Core {
         let events = self.engine.events.clone();
         let requests = self.inbox.requests.clone();
         let control = self.control.clone();
+        let ivr_done = self.ivr_io.done.clone();
         loop {
             if self.stop.load(Ordering::Relaxed) {
                 self.shutdown("the daemon stopped");
@@ -191,8 +217,14 @@ impl Core {
                         self.publish();
                     }
                 },
+                recv(ivr_done) -> d => {
+                    if let Ok(d) = d {
+                        self.ivr_io_done(d);
+                        self.publish();
+                    }
+                },
                 recv(control) -> c => match c {
-                    Ok(CoreControl::Reload(cfg)) => self.reload(cfg),
+                    Ok(CoreControl::Reload(cfg, ivr)) => self.reload(cfg, ivr),
                     Ok(CoreControl::Shutdown) | Err(_) => {
                         self.shutdown("the daemon stopped");
                         return;
@@ -218,9 +250,12 @@ impl Core {
             }
             EngineEvent::Detected { channel, event } => {
                 tracing::trace!(channel = channel.0, ?event, "detected");
+                self.ivr_detected(channel, &event);
             }
             EngineEvent::Board(ev) => tracing::trace!(?ev, "board event"),
-            EngineEvent::MediaDone { .. } | EngineEvent::RecordDone { .. } | EngineEvent::Released(_) => {}
+            EngineEvent::MediaDone { channel, id, .. } => self.ivr_media_done(channel, id),
+            EngineEvent::RecordDone { id, .. } => self.ivr_record_done(id),
+            EngineEvent::Released(_) => {}
             EngineEvent::Refused { command, why, .. } => {
                 tracing::warn!(command, %why, "the engine refused a command");
             }
@@ -232,7 +267,7 @@ impl Core {
         true
     }
 
-    fn reload(&mut self, cfg: Arc<Config>) {
+    fn reload(&mut self, cfg: Arc<Config>, ivr: Arc<IvrSet>) {
         // Roles of channels follow the new config; channels in a call keep
         // going and pick up their new role when idle.
         for i in 0..self.chans.len() {
@@ -241,6 +276,8 @@ impl Core {
         }
         self.tones = tone_profile(&cfg);
         self.config = cfg;
+        // Calls in a flow finish on the flow they started on.
+        self.ivr = ivr;
         tracing::info!("configuration reloaded");
     }
 
@@ -333,6 +370,8 @@ impl Core {
                 tone(ToneKind::Congestion, &self.tones).map(|spec| EngineCommand::Tone { channel: ch, id, spec })
             }
             Media::MusicOnHold => Some(EngineCommand::Play { channel: ch, id, buffer: self.moh.clone(), repeat: true }),
+            // IVR prompts are started by the IVR (`core/ivr.rs`).
+            Media::Prompt => None,
         };
         if let Some(cmd) = cmd {
             self.engine_cmd(cmd);

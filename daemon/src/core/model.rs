@@ -25,6 +25,8 @@ pub enum Media {
     Busy,
     Congestion,
     MusicOnHold,
+    /// IVR prompts.
+    Prompt,
 }
 
 /// One board channel.
@@ -150,6 +152,9 @@ pub struct Call {
     pub cause: Option<(HangupCause, String)>,
     pub ringing: Option<Ringing>,
     pub consult: Option<Consult>,
+    /// Data attached to the call (IVR variables: digits collected, lookup
+    /// results…), carried to whoever takes it next.
+    pub vars: std::collections::BTreeMap<String, String>,
 }
 
 impl Call {
@@ -202,6 +207,7 @@ impl Call {
             answered_ms: self.answered.map(BoardTime::as_ms),
             ended_ms: self.ended.map(BoardTime::as_ms),
             cause: self.cause.as_ref().map(|(c, _)| c.as_str().to_string()),
+            vars: self.vars.clone(),
         }
     }
 }

@@ -11,6 +11,8 @@
 //!   as prompt names, per language.
 //! - `prompts.rs`: prompt files found, converted once at load, and the
 //!   default prompt set shipped in the binary.
+//! - `set.rs`: a config's flows and prompts, loaded and checked (start and
+//!   reload).
 
 pub mod check;
 pub mod flow;
@@ -19,6 +21,7 @@ pub mod interp;
 pub mod parse;
 pub mod prompts;
 pub mod say;
+pub mod set;
 
 use flow::Lang;
 

@@ -231,6 +231,46 @@ impl Prompts {
     }
 }
 
+/// Pause between the words of a spoken value (prompts are trimmed, so
+/// "twenty" "one" would run together).
+pub const SAY_GAP_MS: u64 = 40;
+
+impl Prompts {
+    /// The audio of a play: prompts, spoken values (`say` expanded into
+    /// prompt names, a short gap between words) and pauses, in one buffer;
+    /// and what could not be found or said (skipped).
+    pub fn render(&self, items: &[super::interp::Spoken]) -> (Vec<i16>, Vec<String>) {
+        use super::interp::Spoken;
+        let mut out: Vec<i16> = Vec::new();
+        let mut missing: Vec<String> = Vec::new();
+        let gap = (SAY_GAP_MS * 8) as usize;
+        for item in items {
+            match item {
+                Spoken::Prompt { lang, name } => match self.get(*lang, name) {
+                    Some(b) => out.extend_from_slice(b.samples()),
+                    None => missing.push(format!("{}/{name}", lang.code())),
+                },
+                Spoken::Say { lang, kind, value, options } => match super::say::say(*lang, *kind, value, options) {
+                    Ok(names) => {
+                        for (i, n) in names.iter().enumerate() {
+                            if i > 0 {
+                                out.extend(std::iter::repeat_n(0i16, gap));
+                            }
+                            match self.get(*lang, n) {
+                                Some(b) => out.extend_from_slice(b.samples()),
+                                None => missing.push(format!("{}/{n}", lang.code())),
+                            }
+                        }
+                    }
+                    Err(e) => missing.push(format!("say {} `{value}`: {e}", kind.name())),
+                },
+                Spoken::Silence { ms } => out.extend(std::iter::repeat_n(0i16, (*ms as usize).saturating_mul(8))),
+            }
+        }
+        (out, missing)
+    }
+}
+
 /// 300 ms of 1 kHz at −10 dBm0 with 5 ms ramps.
 fn beep() -> PlayBuffer {
     let n = 2400;

@@ -263,6 +263,8 @@ pub enum JournalOp {
     },
     /// The call ended; legs still open end with it, with the same cause.
     CallEnded { call: CallId, at: Stamp, cause: HangupCause, detail: String },
+    /// A caller left a voicemail (the WAV file is written).
+    Voicemail { call: CallId, mailbox: String, caller: String, path: String, duration_ms: i64, at: Stamp },
 }
 
 impl JournalOp {
@@ -280,6 +282,7 @@ impl JournalOp {
             JournalOp::CallEvent { .. } => "call event",
             JournalOp::Transfer { .. } => "transfer",
             JournalOp::CallEnded { .. } => "call ended",
+            JournalOp::Voicemail { .. } => "voicemail",
         }
     }
 }
@@ -469,6 +472,14 @@ pub(crate) fn apply(conn: &Connection, op: &JournalOp) -> Result<(), ApplyError>
             )
             .and_then(|mut s| s.execute(params![call.0, at.board_ms, at.wall_ms, cause.as_str(), detail]))
             .map_err(sql)?;
+        }
+        JournalOp::Voicemail { call, mailbox, caller, path, duration_ms, at } => {
+            conn.prepare_cached(
+                "INSERT INTO voicemail (call_id, mailbox, caller_number, path, duration_ms, board_ms, wall_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .and_then(|mut s| s.execute(params![call.0, mailbox, caller, path, duration_ms, at.board_ms, at.wall_ms]))
+            .map_err(|source| unknown_parent(conn, name, *call, None, source))?;
         }
     }
     Ok(())

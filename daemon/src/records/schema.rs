@@ -185,6 +185,22 @@ CREATE TABLE ring_group_members (
 );
 CREATE INDEX ring_group_members_by_extension ON ring_group_members (extension);
 "#,
+    // 2: voicemail left in IVR flows.
+    r#"
+CREATE TABLE voicemail (
+    id            INTEGER PRIMARY KEY,
+    call_id       INTEGER NOT NULL REFERENCES calls (id),
+    mailbox       TEXT NOT NULL,
+    caller_number TEXT NOT NULL,
+    path          TEXT NOT NULL,                -- the WAV file (8 kHz 16-bit mono)
+    duration_ms   INTEGER NOT NULL,
+    board_ms      INTEGER NOT NULL,
+    wall_ms       INTEGER NOT NULL,
+    heard         INTEGER NOT NULL DEFAULT 0    -- 1 once someone listened to it
+);
+CREATE INDEX voicemail_by_mailbox ON voicemail (mailbox, wall_ms);
+CREATE INDEX voicemail_by_call ON voicemail (call_id);
+"#,
 ];
 
 /// Checks the first bytes of an existing file: an empty or missing file is

@@ -1,0 +1,166 @@
+//! The IVR a config asks for, loaded: every flow of its directory, checked,
+//! and every prompt converted. Built off the core thread at start and on
+//! reload; calls in progress keep the flow they started on (`Arc<Flow>`).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::check::{CheckContext, check_flows};
+use super::flow::Flow;
+use super::parse::load_dir;
+use super::prompts::{PromptIndex, Prompts};
+use crate::config::{Config, ConfigError, ConfigErrors};
+
+/// Loaded flows and prompts.
+#[derive(Debug, Clone)]
+pub struct IvrSet {
+    pub dir: Option<PathBuf>,
+    pub flows: BTreeMap<String, Arc<Flow>>,
+    pub prompts: Arc<Prompts>,
+    pub crm_url: Option<String>,
+    /// What `check` warns about (unreachable nodes…).
+    pub warnings: Vec<ConfigError>,
+}
+
+impl IvrSet {
+    /// Load the config's IVR directory. Every problem is an error naming
+    /// file:line: flow files, checks, prompt files, and `ivr:FLOW` targets
+    /// of the config that name no flow.
+    pub fn load(config: &Config) -> Result<IvrSet, ConfigErrors> {
+        let mut errors = Vec::new();
+        let mut warnings = Vec::new();
+        let mut flows = BTreeMap::new();
+        let index = match &config.ivr.dir {
+            Some(dir) => match PromptIndex::scan(dir) {
+                Ok(i) => i,
+                Err(e) => {
+                    errors.push(ConfigError {
+                        file: dir.display().to_string(),
+                        line: None,
+                        col: None,
+                        message: e.to_string(),
+                    });
+                    PromptIndex::builtin()
+                }
+            },
+            None => PromptIndex::builtin(),
+        };
+        if let Some(dir) = &config.ivr.dir {
+            if !dir.is_dir() {
+                errors.push(ConfigError {
+                    file: config.source.name.clone(),
+                    line: None,
+                    col: None,
+                    message: format!("ivr dir {} is not a directory", dir.display()),
+                });
+            } else {
+                let (loaded, errs) = load_dir(dir);
+                errors.extend(errs);
+                let report = check_flows(&loaded, &CheckContext { prompts: &index });
+                errors.extend(report.errors);
+                warnings.extend(report.warnings);
+                for f in loaded {
+                    flows.insert(f.name.clone(), Arc::new(f));
+                }
+            }
+        }
+        for (name, span) in &config.ivr.refs {
+            if !flows.contains_key(name) {
+                let msg = match &config.ivr.dir {
+                    Some(d) => format!("there is no IVR flow `{name}` in {}", d.display()),
+                    None => format!(
+                        "there is no IVR flow `{name}`: no [ivr] dir is set and there is no ivr/ directory next to the config"
+                    ),
+                };
+                errors.push(config.source.error(Some(span.clone()), msg));
+            }
+        }
+        let prompts = match Prompts::load(&index) {
+            Ok(p) => p,
+            Err(e) => {
+                for p in e.0 {
+                    errors.push(ConfigError { file: String::new(), line: None, col: None, message: p.to_string() })
+                }
+                Prompts::default()
+            }
+        };
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        Ok(IvrSet {
+            dir: config.ivr.dir.clone(),
+            flows,
+            prompts: Arc::new(prompts),
+            crm_url: config.ivr.crm_url.clone(),
+            warnings,
+        })
+    }
+
+    /// No flows; the default prompts only.
+    pub fn empty() -> IvrSet {
+        IvrSet {
+            dir: None,
+            flows: BTreeMap::new(),
+            prompts: Arc::new(Prompts::load(&PromptIndex::builtin()).unwrap_or_default()),
+            crm_url: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// A webhook URL: absolute as is, else joined to the CRM base URL.
+    pub fn webhook_url(&self, url: &str) -> Result<String, String> {
+        if url.starts_with("http://") || url.starts_with("https://") {
+            return Ok(url.to_string());
+        }
+        match &self.crm_url {
+            Some(base) => Ok(format!("{}/{}", base.trim_end_matches('/'), url.trim_start_matches('/'))),
+            None => Err(format!("`{url}` is not an absolute URL and no [ivr] crm_url is set")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dir: &std::path::Path, inbound: &str) -> Config {
+        let text = format!(
+            "[board]\nbackend = \"builtin:fxo=1,fxs=1\"\n\n[ivr]\ndir = \"{}\"\n\n[[trunk]]\nname = \"pstn\"\n\
+             channels = \"1\"\ninbound = \"{inbound}\"\n",
+            dir.display()
+        );
+        Config::parse("c.toml", &text).expect("config parses")
+    }
+
+    #[test]
+    fn flows_load_and_targets_are_checked_at_their_line() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("main.toml"),
+            "start = \"bye\"\n\n[nodes.bye]\ntype = \"hangup\"\nprompts = [\"goodbye\"]\n",
+        )
+        .unwrap();
+        let set = IvrSet::load(&config(d.path(), "ivr:main")).expect("loads");
+        assert_eq!(set.flows.keys().collect::<Vec<_>>(), ["main"]);
+        assert!(set.prompts.get(crate::ivr::flow::Lang::En, "goodbye").is_some());
+        let e = IvrSet::load(&config(d.path(), "ivr:sales")).unwrap_err().to_string();
+        assert!(e.starts_with("c.toml:10:11: there is no IVR flow `sales` in "), "{e}");
+        // A broken flow file stops the load with its file and line.
+        std::fs::write(d.path().join("bad.toml"), "start = \"x\"\n\n[nodes.x]\ntype = \"dance\"\n").unwrap();
+        let e = IvrSet::load(&config(d.path(), "ivr:main")).unwrap_err().to_string();
+        assert!(e.contains("bad.toml:4:") && e.contains("dance"), "{e}");
+        // A missing directory is named.
+        let e = IvrSet::load(&config(&d.path().join("nope"), "ivr:main")).unwrap_err().to_string();
+        assert!(e.contains("nope is not a directory"), "{e}");
+    }
+
+    #[test]
+    fn webhook_urls_join_the_crm_base() {
+        let mut s = IvrSet::empty();
+        assert!(s.webhook_url("lookup").unwrap_err().contains("no [ivr] crm_url"));
+        s.crm_url = Some("http://crm.local/api/".into());
+        assert_eq!(s.webhook_url("/lookup").unwrap(), "http://crm.local/api/lookup");
+        assert_eq!(s.webhook_url("https://x.example/y").unwrap(), "https://x.example/y");
+    }
+}
