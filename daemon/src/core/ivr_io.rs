@@ -385,4 +385,80 @@ mod tests {
             ]
         );
     }
+
+    /// A one-request HTTP server: answers `status` and `body` after
+    /// `delay`, and hands back the request it read.
+    fn serve_once(status: u16, body: &'static str, delay: Duration) -> (String, std::thread::JoinHandle<String>) {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/crm", l.local_addr().unwrap());
+        let h = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+            let mut req = Vec::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = s.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                req.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&req);
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len = text
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string())
+                        })
+                        .and_then(|v| v.parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if req.len() >= end + 4 + len {
+                        break;
+                    }
+                }
+            }
+            std::thread::sleep(delay);
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            String::from_utf8_lossy(&req).into_owned()
+        });
+        (url, h)
+    }
+
+    #[test]
+    fn webhooks_send_fields_and_read_a_json_object() {
+        let agent = ureq::AgentBuilder::new().build();
+        let fields =
+            vec![("caller".to_string(), "13800138000".to_string()), ("order".to_string(), "10001".to_string())];
+        // POST: the fields as a JSON object; the reply's fields back.
+        let (url, h) = serve_once(200, r#"{"name":"Li Lei","vip":2}"#, Duration::ZERO);
+        let got = webhook(&agent, HttpMethod::Post, &url, &fields, 2000).unwrap();
+        let req = h.join().unwrap();
+        assert!(req.starts_with("POST /crm "), "{req}");
+        assert!(req.contains(r#""caller":"13800138000""#) && req.contains(r#""order":"10001""#), "{req}");
+        assert_eq!(got, vec![("name".to_string(), "Li Lei".to_string()), ("vip".to_string(), "2".to_string())]);
+        // GET: the fields as query parameters.
+        let (url, h) = serve_once(200, r#"{"ok":true}"#, Duration::ZERO);
+        webhook(&agent, HttpMethod::Get, &url, &fields, 2000).unwrap();
+        let req = h.join().unwrap();
+        assert!(req.starts_with("GET /crm?caller=13800138000&order=10001 "), "{req}");
+        // Failures are errors naming the URL: a status, a reply that is
+        // not an object, a timeout.
+        let (url, h) = serve_once(503, "{}", Duration::ZERO);
+        let e = webhook(&agent, HttpMethod::Get, &url, &[], 2000).unwrap_err();
+        assert!(e.contains("HTTP status 503") && e.contains(&url), "{e}");
+        h.join().unwrap();
+        let (url, h) = serve_once(200, "[1,2]", Duration::ZERO);
+        let e = webhook(&agent, HttpMethod::Get, &url, &[], 2000).unwrap_err();
+        assert!(e.contains("not a JSON object"), "{e}");
+        h.join().unwrap();
+        let (url, h) = serve_once(200, "{}", Duration::from_secs(3));
+        let started = std::time::Instant::now();
+        let e = webhook(&agent, HttpMethod::Get, &url, &[], 150).unwrap_err();
+        assert!(started.elapsed() < Duration::from_millis(2500), "the timeout holds: {:?}", started.elapsed());
+        assert!(e.contains(&url), "{e}");
+        let _ = h.join();
+    }
 }
