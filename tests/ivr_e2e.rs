@@ -138,7 +138,9 @@ fn demo_ivr(tag: &str) -> (Scratch, String) {
     let d = Scratch::new(tag);
     let dir = d.path("ivr");
     install_ivr(&dir).expect("demo ivr");
-    let extra = format!("\n[ivr]\ndir = \"{}\"\n", dir.display());
+    // The demo's support queue is ring group 601.
+    let extra =
+        format!("\n[[ring_group]]\nnumber = \"601\"\nmembers = [\"803\"]\n\n[ivr]\ndir = \"{}\"\n", dir.display());
     (d, extra)
 }
 

@@ -12,6 +12,36 @@ use super::parse::load_dir;
 use super::prompts::{PromptIndex, Prompts};
 use crate::config::{Config, ConfigError, ConfigErrors};
 
+/// `queue` nodes naming a queue the config does not have (until the ACD
+/// exists: a ring group, by number or name). Names with `${…}` are only
+/// known during a call.
+fn queue_errors(config: &Config, flows: &[Flow]) -> Vec<ConfigError> {
+    use super::flow::NodeKind;
+    let mut out = Vec::new();
+    for f in flows {
+        for n in &f.nodes {
+            if let NodeKind::Queue { queue, .. } = &n.kind
+                && queue.is_literal()
+                && !config
+                    .ring_groups
+                    .iter()
+                    .any(|g| g.number == queue.text || g.name.eq_ignore_ascii_case(&queue.text))
+            {
+                out.push(ConfigError {
+                    file: f.file.display().to_string(),
+                    line: Some(n.line),
+                    col: None,
+                    message: format!(
+                        "node `{}`: there is no queue `{}` (queues are ring groups, by number or name, until ctibox has ACD queues)",
+                        n.name, queue.text
+                    ),
+                });
+            }
+        }
+    }
+    out
+}
+
 /// Loaded flows and prompts.
 #[derive(Debug, Clone)]
 pub struct IvrSet {
@@ -60,6 +90,7 @@ impl IvrSet {
                 let report = check_flows(&loaded, &CheckContext { prompts: &index });
                 errors.extend(report.errors);
                 warnings.extend(report.warnings);
+                errors.extend(queue_errors(config, &loaded));
                 for f in loaded {
                     flows.insert(f.name.clone(), Arc::new(f));
                 }
@@ -150,6 +181,12 @@ mod tests {
         std::fs::write(d.path().join("bad.toml"), "start = \"x\"\n\n[nodes.x]\ntype = \"dance\"\n").unwrap();
         let e = IvrSet::load(&config(d.path(), "ivr:main")).unwrap_err().to_string();
         assert!(e.contains("bad.toml:4:") && e.contains("dance"), "{e}");
+        // A queue that is no ring group.
+        std::fs::write(d.path().join("bad.toml"), "start = \"q\"\n\n[nodes.q]\ntype = \"queue\"\nqueue = \"sales\"\n")
+            .unwrap();
+        let e = IvrSet::load(&config(d.path(), "ivr:main")).unwrap_err().to_string();
+        assert!(e.contains("bad.toml:3: node `q`: there is no queue `sales`"), "{e}");
+        std::fs::remove_file(d.path().join("bad.toml")).unwrap();
         // A missing directory is named.
         let e = IvrSet::load(&config(&d.path().join("nope"), "ivr:main")).unwrap_err().to_string();
         assert!(e.contains("nope is not a directory"), "{e}");
