@@ -459,3 +459,48 @@ steps = [
     assert_eq!(nodes(&calls[0]), ["menu", "old_end"], "alice finishes on the flow she started on");
     assert_eq!(nodes(&calls[1]), ["menu", "new_end"], "bob gets the reloaded flow");
 }
+
+#[test]
+fn a_queue_nobody_answers_goes_on_at_its_failure_branch() {
+    let (ivr, extra) = demo_ivr("ivr-queue");
+    let scenario = format!(
+        r#"{BOARD}
+[[caller]]
+name = "alice"
+from = "13800138000"
+line = 1
+record = "{{dir}}/alice.wav"
+steps = [
+  {{ at = "1s", do = "call" }},
+  {{ wait_for = "answered", timeout = "30s" }},
+  {{ after = "1s", do = "dtmf", digits = "2" }},
+  {{ wait_for = "ringback", timeout = "20s", desc = "support (803) is rung" }},
+  {{ wait_for = "ended", timeout = "90s", desc = "nobody answers in 30 s: all busy, an empty message, goodbye" }},
+]
+
+[[phone]]
+port = 7
+number = "803"
+steps = [ {{ wait_for = "ringing", timeout = "30s", desc = "803 rings and does not answer" }} ]
+"#
+    );
+    let r = run("ivr-queue-run", &scenario, "ivr:main", &extra);
+    r.assert_passed();
+    let e = Expect::new(&ivr.path("ivr"));
+    let heard = read_recording(&r._dir.path("alice.wav"));
+    assert_heard_in_order(
+        &heard,
+        &[
+            ("connecting to support", e.audio(&[Part::Prompt("demo/to-support")])),
+            ("all busy", e.audio(&[Part::Prompt("all-busy")])),
+            ("leave a message", e.audio(&[Part::Prompt("leave-message")])),
+            ("saved, goodbye", e.audio(&[Part::Prompt("message-saved"), Part::Prompt("goodbye")])),
+        ],
+    );
+    let call = r.only_call();
+    let results: Vec<&str> = ivr_events(&call, "ivr.result").iter().filter_map(|d| d["result"].as_str()).collect();
+    assert!(results.contains(&"queued 601"), "{results:?}");
+    assert!(results.iter().any(|r| r.starts_with("failed")), "{results:?}");
+    let nodes: Vec<&str> = ivr_events(&call, "ivr.node").iter().filter_map(|d| d["node"].as_str()).collect();
+    assert!(nodes.ends_with(&["support", "support_queue", "all_busy", "message", "saved"]), "{nodes:?}");
+}

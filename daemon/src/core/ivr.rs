@@ -170,7 +170,7 @@ impl Core {
                     if let Some(r) = self.ivr_runs.get_mut(&call) {
                         r.play_id = None;
                     }
-                    self.ivr_input(call, Input::PlayDone);
+                    self.ivr_deferred.push((call, Input::PlayDone));
                     return;
                 }
                 self.engine_cmd(EngineCommand::Play { channel: ch, id, buffer, repeat: false });
@@ -192,7 +192,7 @@ impl Core {
                 let job = self.next_ivr_job(call);
                 match self.ivr.webhook_url(&url) {
                     Ok(url) => self.ivr_io.submit(IoJob::Webhook { call, job, method, url, body, timeout_ms }),
-                    Err(e) => self.ivr_input(call, Input::WebhookDone(Err(e))),
+                    Err(e) => self.ivr_deferred.push((call, Input::WebhookDone(Err(e)))),
                 }
             }
             Action::StartRecord { purpose, max_ms: _ } => {
@@ -239,7 +239,7 @@ impl Core {
                     None => Err(format!("there is no queue or ring group `{queue}`")),
                 };
                 if let Err(e) = result {
-                    self.ivr_input(call, Input::Failed(e));
+                    self.ivr_deferred.push((call, Input::Failed(e)));
                 }
             }
             Action::Transfer { to } => {
@@ -248,7 +248,7 @@ impl Core {
                     self.ring_destination(call, &d, RingPurpose::Connect, LegRole::Callee).map_err(|e| e.to_string())
                 });
                 if let Err(e) = result {
-                    self.ivr_input(call, Input::Failed(e));
+                    self.ivr_deferred.push((call, Input::Failed(e)));
                 }
             }
             Action::Hangup => {
@@ -448,6 +448,19 @@ impl Core {
                     self.ivr_input(p.call, Input::RecordDone { path, ms });
                 }
             }
+        }
+    }
+
+    /// Inputs that arose while carrying out a session's actions (nothing to
+    /// play, a queue with nobody free): handled at the next tick, never
+    /// inside the action, so a flow that loops through such nodes runs at
+    /// most one step per tick instead of recursing.
+    pub(crate) fn ivr_run_deferred(&mut self) {
+        if self.ivr_deferred.is_empty() {
+            return;
+        }
+        for (call, input) in std::mem::take(&mut self.ivr_deferred) {
+            self.ivr_input(call, input);
         }
     }
 

@@ -87,6 +87,8 @@ pub struct Core {
     ivr_runs: BTreeMap<CallId, IvrRun>,
     ivr_io: IvrIo,
     ivr_jobs: u64,
+    /// Inputs for sessions, handled at the next tick (see `ivr_run_deferred`).
+    ivr_deferred: Vec<(CallId, crate::ivr::interp::Input)>,
     /// Recordings being written, by engine recording id.
     pending_recordings: BTreeMap<u32, PendingRecording>,
     /// The records database file (lookups on `database = "records"`).
@@ -155,6 +157,7 @@ impl Core {
             ivr_runs: BTreeMap::new(),
             ivr_io,
             ivr_jobs: 0,
+            ivr_deferred: Vec::new(),
             pending_recordings: BTreeMap::new(),
             records_db,
         }
@@ -240,6 +243,7 @@ impl Core {
         match ev {
             EngineEvent::Tick { end } => {
                 self.now = end;
+                self.ivr_run_deferred();
                 self.on_timers();
                 self.publish();
                 self.engine.ack_tick();
