@@ -54,6 +54,12 @@ enum Cmd {
     /// Hash a password for `password_hash` in the config (read from stdin,
     /// or asked for on a terminal).
     HashPassword,
+    /// Write the demo's IVR directory (flow `main.toml` and its order
+    /// database `shop.db`) to DIR, for a config made from the demo.
+    WriteDemoIvr {
+        /// Where (e.g. /etc/ctibox/ivr).
+        dir: PathBuf,
+    },
     /// Check a configuration file and exit (like `ctibox config check`).
     Check {
         /// The file (default: the one the daemon would load).
@@ -93,6 +99,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     }
     match cli.cmd {
         Some(Cmd::HashPassword) => return hash_password(),
+        Some(Cmd::WriteDemoIvr { dir }) => {
+            ctibox_daemon::config::demo::install_ivr(&dir).map_err(anyhow::Error::msg)?;
+            println!("{}: the demo IVR flow main.toml and shop.db", dir.display());
+            return Ok(0);
+        }
         Some(Cmd::Check { file }) => {
             let source = match file {
                 Some(f) => ConfigSource::File(f),
