@@ -17,7 +17,7 @@
 //!
 //! Everything happens on one thread around one `poll()`.
 
-use std::io::{self, Write};
+use std::io::{self, IoSlice, Write};
 use std::os::fd::AsFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -302,9 +302,10 @@ impl<'w, W: SimWorld> Session<'w, W> {
         let start = self.now();
         self.step();
         let h = TickHeader { number, start, slips: self.report.slips };
-        let frame = wire::emit_tick(&mut self.writer, &h, &self.events, &self.to_driver);
+        let head = wire::emit_tick_head(&mut self.writer, &h, &self.events, self.to_driver.len());
         let Some(c) = &mut self.conn else { return };
-        match write_all_patiently(&mut c.stream, frame) {
+        // The audio goes out from where the world wrote it, after the head.
+        match write_parts_patiently(&mut c.stream, head, &self.to_driver) {
             Ok(()) => c.awaiting = Some(number),
             Err(e) => self.detach(&format!("cannot send tick {number}: {e}")),
         }
@@ -487,12 +488,22 @@ fn reset_driver_side(info: &BoardInfo, signals: &mut SignalState) {
 
 /// Write a whole frame to a non-blocking socket, waiting up to a second for
 /// room when the peer is slow to read.
-fn write_all_patiently(stream: &mut UnixStream, mut buf: &[u8]) -> io::Result<()> {
+fn write_all_patiently(stream: &mut UnixStream, frame: &[u8]) -> io::Result<()> {
+    write_parts_patiently(stream, frame, &[])
+}
+
+/// Write a frame made of `head` then `tail` (one vectored write when there
+/// is room) to a non-blocking socket, waiting up to a second for room when
+/// the peer is slow to read.
+fn write_parts_patiently(stream: &mut UnixStream, head: &[u8], tail: &[u8]) -> io::Result<()> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
-    while !buf.is_empty() {
-        match stream.write(buf) {
+    let mut parts = [IoSlice::new(head), IoSlice::new(tail)];
+    let mut bufs = &mut parts[..];
+    IoSlice::advance_slices(&mut bufs, 0);
+    while !bufs.is_empty() {
+        match stream.write_vectored(bufs) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => buf = &buf[n..],
+            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 if std::time::Instant::now() > deadline {
                     return Err(io::Error::new(io::ErrorKind::TimedOut, "driver not reading for 1 s"));

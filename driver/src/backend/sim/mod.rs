@@ -155,8 +155,8 @@ impl Board for SimBoard {
         let Some(number) = self.last_tick else {
             return Err(BoardError::Protocol("write_tick before any read_tick".into()));
         };
-        let frame = wire::emit_reply(&mut self.writer, number, commands, tx);
-        if let Err(e) = self.stream.write_all(frame) {
+        let head = wire::emit_reply_head(&mut self.writer, number, commands, tx.len());
+        if let Err(e) = transport::write_parts(&mut self.stream, head, tx) {
             if matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset) {
                 return Err(BoardError::Disconnected(format!(
                     "simulator at {} closed the connection",

@@ -1,9 +1,11 @@
 //! Reading and writing length-prefixed frames on a byte stream, blocking
-//! ([`read_frame`]) or incrementally from a non-blocking socket
-//! ([`FrameAssembler`]). Buffers are the caller's and are reused, so the
-//! steady state does not allocate.
+//! ([`read_frame`], [`write_parts`]) or incrementally from a non-blocking
+//! socket ([`FrameAssembler`]). Buffers are the caller's and are reused, so
+//! the steady state does not allocate; a frame's audio goes out straight
+//! from the caller's buffer after its head (one vectored write), and comes
+//! in straight into the assembler's buffer.
 
-use std::io::{self, Read};
+use std::io::{self, IoSlice, Read, Write};
 
 use super::wire::{LEN_BYTES, MAX_FRAME, WireError};
 
@@ -41,12 +43,37 @@ pub fn read_frame<R: Read>(r: &mut R, buf: &mut Vec<u8>) -> Result<(), FrameErro
     }
 }
 
+/// Write a frame made of `head` then `tail` (see
+/// [`super::wire::emit_tick_head`]) to a blocking stream, with as few
+/// system calls as the stream allows and without joining the two.
+pub fn write_parts<W: Write>(w: &mut W, head: &[u8], tail: &[u8]) -> io::Result<()> {
+    let mut parts = [IoSlice::new(head), IoSlice::new(tail)];
+    let mut bufs = &mut parts[..];
+    // Drop empty leading parts, so that an empty frame writes nothing.
+    IoSlice::advance_slices(&mut bufs, 0);
+    while !bufs.is_empty() {
+        match w.write_vectored(bufs) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Room the assembler reads into at least (more than a 240-channel tick).
+const READ_ROOM: usize = 64 * 1024;
+
 /// Collects bytes from a non-blocking stream and hands out whole frames.
 #[derive(Debug, Default)]
 pub struct FrameAssembler {
+    /// Read into directly; zeroed once when it grows, never per read.
     buf: Vec<u8>,
     /// Start of unconsumed data in `buf`.
     start: usize,
+    /// End of the data read into `buf`.
+    end: usize,
 }
 
 impl FrameAssembler {
@@ -56,23 +83,36 @@ impl FrameAssembler {
 
     /// Forget any partial frame (a new connection).
     pub fn clear(&mut self) {
-        self.buf.clear();
         self.start = 0;
+        self.end = 0;
     }
 
     /// Read what the stream has now. Returns `Ok(false)` when the peer
-    /// closed, `Ok(true)` otherwise (including when nothing was ready).
+    /// closed, `Ok(true)` otherwise (including when nothing was ready). A
+    /// read that does not fill the room offered ends the call: whatever
+    /// comes later makes the stream readable again.
     pub fn fill<R: Read>(&mut self, r: &mut R) -> io::Result<bool> {
-        // Compact before growing so the buffer stays about one frame long.
+        // Keep the buffer about one frame long: move what is left of a
+        // partial frame to the front (usually nothing is left).
         if self.start > 0 {
-            self.buf.drain(..self.start);
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
             self.start = 0;
         }
-        let mut chunk = [0u8; 16 * 1024];
         loop {
-            match r.read(&mut chunk) {
+            if self.buf.len() - self.end < READ_ROOM / 2 {
+                let len = (self.end + READ_ROOM).max(self.buf.len() * 2);
+                self.buf.resize(len, 0);
+            }
+            let room = self.buf.len() - self.end;
+            match r.read(&mut self.buf[self.end..]) {
                 Ok(0) => return Ok(false),
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Ok(n) => {
+                    self.end += n;
+                    if n < room {
+                        return Ok(true);
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
@@ -82,7 +122,7 @@ impl FrameAssembler {
 
     /// The next whole frame (type + body), if one has arrived.
     pub fn next_frame(&mut self) -> Option<Result<&[u8], WireError>> {
-        let avail = &self.buf[self.start..];
+        let avail = &self.buf[self.start..self.end];
         if avail.len() < LEN_BYTES {
             return None;
         }
