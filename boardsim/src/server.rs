@@ -15,7 +15,11 @@
 //!   discarded when it comes, and the count goes out in every TICK. With no
 //!   driver attached the world keeps running (lines ring, callers give up).
 //!
-//! Everything happens on one thread around one `poll()`.
+//! Everything happens on one thread around one `poll()`. In real-time
+//! mode that thread asks for `SCHED_FIFO` at [`REALTIME_PRIORITY`], above
+//! the engine's, so that like a card's clock the ticks keep time when the
+//! machine is busy; refused, it keeps the normal scheduler and says so in
+//! the log.
 
 use std::io::{self, IoSlice, Write};
 use std::os::fd::AsFd;
@@ -31,11 +35,17 @@ use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFl
 use ctibox_driver::backend::sim::transport::FrameAssembler;
 pub use ctibox_driver::backend::sim::wire::Pace;
 use ctibox_driver::backend::sim::wire::{self, Attach, Hello, MessageType, TickHeader, Writer};
+use ctibox_driver::engine::priority;
 use ctibox_driver::hal::{
     BoardCommand, BoardEvent, BoardInfo, BoardTime, ChannelKind, ChannelSignal, SignalState, check_command,
 };
 
 use crate::board::{SimWorld, fill_idle};
+
+/// The `SCHED_FIFO` priority of a real-time server's thread: above the
+/// engine's ([`ctibox_driver::engine::priority::DEFAULT_RT_PRIORITY`]), as a
+/// card's interrupt comes before its driver.
+pub const REALTIME_PRIORITY: u8 = 20;
 
 /// How to serve.
 #[derive(Debug, Clone)]
@@ -53,8 +63,9 @@ impl ServeOptions {
     }
 }
 
-/// What happened while serving.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+/// What happened while serving (also in the world's status, tick by tick:
+/// [`crate::SimWorld::served`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ServeReport {
     /// Ticks the world advanced.
     pub ticks: u64,
@@ -190,6 +201,10 @@ impl<'w, W: SimWorld> Session<'w, W> {
     fn run(&mut self, listener: &UnixListener, stop: &AtomicBool) -> Result<ServeReport, ServerError> {
         let timer = match self.pace {
             Pace::RealTime => {
+                match priority::set_fifo(REALTIME_PRIORITY) {
+                    Ok(()) => tracing::info!("real-time ticks under SCHED_FIFO priority {REALTIME_PRIORITY}"),
+                    Err(e) => tracing::info!("real-time ticks under the normal scheduler: {e}"),
+                }
                 let t = TimerFd::new(ClockId::CLOCK_MONOTONIC, TimerFlags::TFD_NONBLOCK)
                     .map_err(|error| ServerError::Sys { what: "create tick timer", error })?;
                 t.set(Expiration::Interval(TimeSpec::from_duration(self.info.tick.wall())), TimerSetTimeFlags::empty())
@@ -295,6 +310,7 @@ impl<'w, W: SimWorld> Session<'w, W> {
         fill_idle(&self.info, &mut self.from_driver);
         self.tick += 1;
         self.report.ticks += 1;
+        self.world.served(&self.report);
     }
 
     fn step_and_send(&mut self) {

@@ -202,6 +202,8 @@ pub struct World {
     /// Whether callers and parties record and listen (see the module
     /// doc).
     far_ends_observed: bool,
+    /// The socket server's counters after the last tick, when served.
+    serving: Option<crate::server::ServeReport>,
 }
 
 fn fax_audio() -> AudioSource {
@@ -317,6 +319,7 @@ impl World {
             detaches: 0,
             watches: Vec::new(),
             far_ends_observed: false,
+            serving: None,
             cfg,
         })
     }
@@ -767,6 +770,7 @@ impl World {
             phones: self.phones.iter().map(Phone::status).collect(),
             callers: self.callers.iter().map(peer_status).collect(),
             parties: self.parties.iter().map(|p| peer_status(&p.peer)).collect(),
+            serving: self.serving,
         }
     }
 
@@ -974,5 +978,9 @@ impl SimWorld for World {
 
     fn finished(&self) -> bool {
         self.director.as_ref().is_some_and(|d| d.finished())
+    }
+
+    fn served(&mut self, report: &crate::server::ServeReport) {
+        self.serving = Some(*report);
     }
 }
