@@ -201,4 +201,41 @@ mod tests {
         }
         assert_eq!(frames, vec![vec![1, 2, 3], vec![4, 5]]);
     }
+
+    #[test]
+    fn assembler_takes_frames_larger_than_its_room_and_keeps_partial_ones() {
+        // Three frames of 100 000 bytes (more than the room read into at
+        // once), delivered 70 000 bytes at a time with pauses.
+        let mut data = Vec::new();
+        let mut want = Vec::new();
+        for k in 0..3u8 {
+            let body: Vec<u8> = (0..100_000u32).map(|i| (i as u8).wrapping_mul(7).wrapping_add(k)).collect();
+            data.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            data.extend_from_slice(&body);
+            want.push(body);
+        }
+        let mut t = Trickle { data: &data, step: 70_000, calls: 0 };
+        let mut a = FrameAssembler::new();
+        let mut frames = Vec::new();
+        for _ in 0..40 {
+            let open = a.fill(&mut t).unwrap();
+            while let Some(f) = a.next_frame() {
+                frames.push(f.unwrap().to_vec());
+            }
+            if !open {
+                break;
+            }
+        }
+        assert_eq!(frames, want);
+        assert!(a.buf.len() <= 4 * READ_ROOM, "the buffer stays near one frame: {}", a.buf.len());
+    }
+
+    #[test]
+    fn write_parts_joins_head_and_tail_on_the_stream() {
+        let mut out = Vec::new();
+        write_parts(&mut out, &[1, 2], &[3, 4, 5]).unwrap();
+        write_parts(&mut out, &[], &[6]).unwrap();
+        write_parts(&mut out, &[7], &[]).unwrap();
+        assert_eq!(out, [1, 2, 3, 4, 5, 6, 7]);
+    }
 }
