@@ -32,7 +32,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::time::TimeSpec;
 use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
 
-use ctibox_driver::backend::sim::transport::FrameAssembler;
+use ctibox_driver::backend::sim::transport::{self, FrameAssembler};
 pub use ctibox_driver::backend::sim::wire::Pace;
 use ctibox_driver::backend::sim::wire::{self, Attach, Hello, MessageType, TickHeader, Writer};
 use ctibox_driver::engine::priority;
@@ -237,6 +237,16 @@ impl<'w, W: SimWorld> Session<'w, W> {
                 && c.awaiting.is_none()
             {
                 self.step_and_send();
+                continue;
+            }
+            // Fast pace: the driver's reply usually comes within
+            // microseconds; look for it before sleeping in poll().
+            if self.pace == Pace::Fast
+                && let Some(c) = &self.conn
+                && c.awaiting.is_some()
+                && transport::spin_until_readable(c.stream.as_fd(), transport::LOCKSTEP_SPIN)
+            {
+                self.service_conn();
                 continue;
             }
             let (listen_ready, conn_ready, timer_ready) = {

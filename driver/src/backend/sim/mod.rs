@@ -11,6 +11,7 @@ pub mod transport;
 pub mod wire;
 
 use std::io::Write;
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
@@ -122,6 +123,11 @@ impl Board for SimBoard {
     fn read_tick(&mut self, rx: &mut [u8], events: &mut Vec<BoardEvent>) -> Result<Tick, BoardError> {
         if rx.len() != self.info.tick_bytes() {
             return Err(BoardError::BufferSize { which: "rx", expected: self.info.tick_bytes(), got: rx.len() });
+        }
+        if self.pace == Pace::Fast {
+            // The next tick follows our reply at once: look for it before
+            // sleeping.
+            transport::spin_until_readable(self.stream.as_fd(), transport::LOCKSTEP_SPIN);
         }
         read_frame(&mut self.stream, &mut self.rbuf).map_err(|e| frame_error(&self.path, e))?;
         let (t, r) = wire::split_frame(&self.rbuf).map_err(|e| BoardError::Protocol(e.to_string()))?;

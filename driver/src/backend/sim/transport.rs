@@ -6,6 +6,10 @@
 //! in straight into the assembler's buffer.
 
 use std::io::{self, IoSlice, Read, Write};
+use std::os::fd::BorrowedFd;
+use std::time::{Duration, Instant};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use super::wire::{LEN_BYTES, MAX_FRAME, WireError};
 
@@ -60,6 +64,29 @@ pub fn write_parts<W: Write>(w: &mut W, head: &[u8], tail: &[u8]) -> io::Result<
         }
     }
     Ok(())
+}
+
+/// How long a lock-step peer looks for the other side's next frame before
+/// it sleeps in the kernel: the other side usually answers within this
+/// time, and a sleeping thread on an idle CPU of a virtual machine takes
+/// longer than that to wake.
+pub const LOCKSTEP_SPIN: Duration = Duration::from_micros(100);
+
+/// Look (without sleeping) whether `fd` has something to read, for up to
+/// `spin`; whether it has. For lock-step exchanges only: it keeps a CPU busy
+/// while it looks.
+pub fn spin_until_readable(fd: BorrowedFd<'_>, spin: Duration) -> bool {
+    let until = Instant::now() + spin;
+    loop {
+        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+        if poll(&mut fds, PollTimeout::ZERO).is_ok_and(|n| n > 0) {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        std::hint::spin_loop();
+    }
 }
 
 /// Room the assembler reads into at least (more than a 240-channel tick).
@@ -228,6 +255,17 @@ mod tests {
         }
         assert_eq!(frames, want);
         assert!(a.buf.len() <= 4 * READ_ROOM, "the buffer stays near one frame: {}", a.buf.len());
+    }
+
+    #[test]
+    fn spinning_sees_data_at_once_and_gives_up_after_its_time() {
+        use std::os::fd::AsFd;
+        let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let t0 = Instant::now();
+        assert!(!spin_until_readable(b.as_fd(), Duration::from_micros(300)));
+        assert!(t0.elapsed() >= Duration::from_micros(300));
+        a.write_all(&[1]).unwrap();
+        assert!(spin_until_readable(b.as_fd(), Duration::from_secs(5)));
     }
 
     #[test]
