@@ -114,10 +114,11 @@ impl FrameAssembler {
         self.end = 0;
     }
 
-    /// Read what the stream has now. Returns `Ok(false)` when the peer
-    /// closed, `Ok(true)` otherwise (including when nothing was ready). A
-    /// read that does not fill the room offered ends the call: whatever
-    /// comes later makes the stream readable again.
+    /// Read what the stream has now, until it would block. Returns
+    /// `Ok(false)` when the peer closed, `Ok(true)` otherwise (including
+    /// when nothing was ready). Reading on after a short read is what
+    /// finds a close right behind the peer's last frame, so the caller
+    /// learns of it before anything else (a new driver waiting to attach).
     pub fn fill<R: Read>(&mut self, r: &mut R) -> io::Result<bool> {
         // Keep the buffer about one frame long: move what is left of a
         // partial frame to the front (usually nothing is left).
@@ -131,15 +132,9 @@ impl FrameAssembler {
                 let len = (self.end + READ_ROOM).max(self.buf.len() * 2);
                 self.buf.resize(len, 0);
             }
-            let room = self.buf.len() - self.end;
             match r.read(&mut self.buf[self.end..]) {
                 Ok(0) => return Ok(false),
-                Ok(n) => {
-                    self.end += n;
-                    if n < room {
-                        return Ok(true);
-                    }
-                }
+                Ok(n) => self.end += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
@@ -266,6 +261,17 @@ mod tests {
         assert!(t0.elapsed() >= Duration::from_micros(300));
         a.write_all(&[1]).unwrap();
         assert!(spin_until_readable(b.as_fd(), Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn a_close_right_behind_the_last_frame_is_seen_in_the_same_fill() {
+        let (mut a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+        b.set_nonblocking(true).unwrap();
+        a.write_all(&[2, 0, 0, 0, 7, 8]).unwrap();
+        drop(a);
+        let mut asm = FrameAssembler::new();
+        assert!(!asm.fill(&mut b).unwrap(), "the close is reported with the frame before it");
+        assert_eq!(asm.next_frame().unwrap().unwrap(), [7, 8]);
     }
 
     #[test]
