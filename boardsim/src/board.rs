@@ -50,6 +50,11 @@ pub trait SimWorld: Send {
     fn finished(&self) -> bool {
         false
     }
+
+    /// The server's counters after a tick (ticks served, slips…), so the
+    /// world can report them in its status. Called by [`crate::server`]
+    /// after every tick; nothing else calls it.
+    fn served(&mut self, _report: &crate::server::ServeReport) {}
 }
 
 impl<W: SimWorld + ?Sized> SimWorld for Box<W> {
@@ -71,6 +76,9 @@ impl<W: SimWorld + ?Sized> SimWorld for Box<W> {
     }
     fn finished(&self) -> bool {
         (**self).finished()
+    }
+    fn served(&mut self, report: &crate::server::ServeReport) {
+        (**self).served(report)
     }
 }
 

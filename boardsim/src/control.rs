@@ -340,21 +340,55 @@ fn serve_client(stream: UnixStream, handle: &ControlHandle, stop: &AtomicBool) -
     Ok(())
 }
 
+/// One connection to a simulator's control socket, for many requests one
+/// after another (placing 240 calls costs one connection, not 240
+/// processes).
+#[derive(Debug)]
+pub struct Client {
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+    line: String,
+}
+
+impl Client {
+    /// Connect to the control socket at `path`.
+    pub fn connect(path: &Path) -> Result<Client, ControlSocketError> {
+        let stream = UnixStream::connect(path)
+            .map_err(|source| ControlSocketError::Connect { path: path.to_path_buf(), source })?;
+        stream.set_read_timeout(Some(REPLY_TIMEOUT + WallDuration::from_secs(2)))?;
+        let writer = stream.try_clone()?;
+        Ok(Client { reader: BufReader::new(stream), writer, line: String::new() })
+    }
+
+    /// Send `req` and wait for its reply.
+    pub fn request(&mut self, req: &WireRequest) -> Result<WireReply, ControlSocketError> {
+        let mut text = serde_json::to_string(req).map_err(|e| ControlSocketError::BadReply(e.to_string()))?;
+        text.push('\n');
+        self.writer.write_all(text.as_bytes())?;
+        self.line.clear();
+        let n = self.reader.read_line(&mut self.line)?;
+        if n == 0 {
+            return Err(ControlSocketError::NoReply);
+        }
+        serde_json::from_str(&self.line).map_err(|e| ControlSocketError::BadReply(e.to_string()))
+    }
+}
+
 /// Send one request to the simulator at `path` and wait for its reply.
 pub fn send(path: &Path, req: &WireRequest) -> Result<WireReply, ControlSocketError> {
-    let stream =
-        UnixStream::connect(path).map_err(|source| ControlSocketError::Connect { path: path.to_path_buf(), source })?;
-    stream.set_read_timeout(Some(REPLY_TIMEOUT + WallDuration::from_secs(2)))?;
-    let mut w = stream.try_clone()?;
-    let mut text = serde_json::to_string(req).map_err(|e| ControlSocketError::BadReply(e.to_string()))?;
-    text.push('\n');
-    w.write_all(text.as_bytes())?;
-    let mut line = String::new();
-    let n = BufReader::new(stream).read_line(&mut line)?;
-    if n == 0 {
-        return Err(ControlSocketError::NoReply);
+    Client::connect(path)?.request(req)
+}
+
+/// The `i`-th number after `first` (`first` itself for 0), as many digits
+/// long as `first` (leading zeros kept): the callers of a batch of calls.
+pub fn nth_number(first: &str, i: u64) -> Result<String, String> {
+    if first.is_empty() || first.len() > 19 || !first.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("`{first}` is not a number of 1 to 19 digits, so it cannot be counted up"));
     }
-    serde_json::from_str(&line).map_err(|e| ControlSocketError::BadReply(e.to_string()))
+    let n = first.parse::<u64>().map_err(|e| format!("`{first}`: {e}"))?;
+    let width = first.len();
+    let next = n.checked_add(i).map(|v| format!("{v:0width$}")).filter(|s| s.len() == width);
+    next.ok_or_else(|| format!("`{first}` + {i} does not fit in {width} digits"))
 }
 
 /// Status as a table for people.
@@ -362,6 +396,13 @@ pub fn render_status(s: &WorldStatus) -> String {
     use std::fmt::Write as _;
     let mut o = String::new();
     let _ = writeln!(o, "board time {}.{:03}s, {} {}", s.now_ms / 1000, s.now_ms % 1000, s.country, s.law);
+    if let Some(r) = &s.serving {
+        let _ = writeln!(
+            o,
+            "served {} ticks, {} slips, {} timer overruns, {} driver attachment(s), {} refused",
+            r.ticks, r.slips, r.overruns, r.connections, r.refused
+        );
+    }
     let _ = writeln!(
         o,
         "{:<6} {:<12} {:<11} {:<5} {:<6} {:<5} {:<8} {:<9} PEER",
@@ -418,4 +459,19 @@ pub fn render_status(s: &WorldStatus) -> String {
         }
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_count_up_keeping_their_width() {
+        assert_eq!(nth_number("13800000001", 0).unwrap(), "13800000001");
+        assert_eq!(nth_number("13800000001", 239).unwrap(), "13800000240");
+        assert_eq!(nth_number("0099", 1).unwrap(), "0100");
+        assert!(nth_number("999", 1).unwrap_err().contains("does not fit in 3 digits"));
+        assert!(nth_number("12a", 1).unwrap_err().contains("`12a` is not a number"));
+        assert!(nth_number("", 1).is_err());
+    }
 }

@@ -6,7 +6,8 @@
 //!   prints one line per expectation and exits 0 (all passed), 1 (something
 //!   failed) or 2 (bad scenario file).
 //! - `call`, `dial`, `hangup`, `offhook`, `flash`, `answer`, `status`: live
-//!   commands to a running simulator through its control socket.
+//!   commands to a running simulator through its control socket (`call
+//!   --count N` places N calls over one connection).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -105,6 +106,11 @@ enum Cmd {
     Call {
         #[arg(long)]
         line: u16,
+        /// Call this many lines from --line on, one after another over one
+        /// connection: line L+i is called from FROM+i (as many digits as
+        /// FROM) with pattern SEED+i.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+        count: u16,
         #[arg(long)]
         from: String,
         /// What the caller says: a WAV file…
@@ -226,6 +232,46 @@ fn live(control: &Path, req: WireRequest, json: bool) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
+/// `call --count N`: the calls of `first` on N lines, one request after
+/// another over one connection. A call that fails is named on stderr and
+/// the others are still placed.
+fn call_many(control: &Path, first: &WireRequest, count: u16) -> anyhow::Result<ExitCode> {
+    let line0 = first.line.unwrap_or(1);
+    let last_line =
+        line0.checked_add(count - 1).with_context(|| format!("--line {line0} --count {count}: past line 65535"))?;
+    let from0 = first.from.clone().unwrap_or_default();
+    control::nth_number(&from0, u64::from(count) - 1).map_err(|e| anyhow::anyhow!("--from: {e}"))?;
+    let mut client = control::Client::connect(control)?;
+    let (mut placed, mut failed) = (0u32, 0u32);
+    let (mut first_at, mut last_at) = (None, 0);
+    for i in 0..count {
+        let mut r = first.clone();
+        r.line = Some(line0 + i);
+        r.from = Some(control::nth_number(&from0, u64::from(i)).map_err(|e| anyhow::anyhow!("--from: {e}"))?);
+        r.pattern = first.pattern.map(|p| p.wrapping_add(u64::from(i)));
+        let reply = client.request(&r)?;
+        if reply.ok {
+            placed += 1;
+            let at = reply.at_ms.unwrap_or(0);
+            first_at.get_or_insert(at);
+            last_at = at;
+        } else {
+            failed += 1;
+            eprintln!("ctibox-sim: line {}: {}", line0 + i, reply.error.as_deref().unwrap_or("the request failed"));
+        }
+    }
+    let ms = |t: u64| format!("{}.{:03}s", t / 1000, t % 1000);
+    match first_at {
+        Some(t0) => println!(
+            "{placed} of {count} calls placed on lines {line0}-{last_line}, board time {} to {}",
+            ms(t0),
+            ms(last_at)
+        ),
+        None => println!("none of {count} calls placed on lines {line0}-{last_line}"),
+    }
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -293,7 +339,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::from(outcome.exit_code() as u8))
         }
-        Cmd::Call { line, from, audio, tone, pattern, hangup_after, control } => {
+        Cmd::Call { line, count, from, audio, tone, pattern, hangup_after, control } => {
             let mut r = WireRequest::op("call");
             r.line = Some(line);
             r.from = Some(from);
@@ -301,7 +347,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             r.tone = if tone.is_empty() { None } else { Some(tone) };
             r.pattern = pattern;
             r.hangup_after_ms = hangup_after.map(|s| (s * 1000.0).round().max(0.0) as u64);
-            live(&control.control, r, false)
+            if count == 1 { live(&control.control, r, false) } else { call_many(&control.control, &r, count) }
         }
         Cmd::Dial { phone, line, digits, control } => {
             let mut r = WireRequest::op("dial");

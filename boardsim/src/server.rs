@@ -15,9 +15,13 @@
 //!   discarded when it comes, and the count goes out in every TICK. With no
 //!   driver attached the world keeps running (lines ring, callers give up).
 //!
-//! Everything happens on one thread around one `poll()`.
+//! Everything happens on one thread around one `poll()`. In real-time
+//! mode that thread asks for `SCHED_FIFO` at [`REALTIME_PRIORITY`], above
+//! the engine's, so that like a card's clock the ticks keep time when the
+//! machine is busy; refused, it keeps the normal scheduler and says so in
+//! the log.
 
-use std::io::{self, Write};
+use std::io::{self, IoSlice, Write};
 use std::os::fd::AsFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -28,14 +32,20 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::time::TimeSpec;
 use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
 
-use ctibox_driver::backend::sim::transport::FrameAssembler;
+use ctibox_driver::backend::sim::transport::{self, FrameAssembler};
 pub use ctibox_driver::backend::sim::wire::Pace;
 use ctibox_driver::backend::sim::wire::{self, Attach, Hello, MessageType, TickHeader, Writer};
+use ctibox_driver::engine::priority;
 use ctibox_driver::hal::{
     BoardCommand, BoardEvent, BoardInfo, BoardTime, ChannelKind, ChannelSignal, SignalState, check_command,
 };
 
 use crate::board::{SimWorld, fill_idle};
+
+/// The `SCHED_FIFO` priority of a real-time server's thread: above the
+/// engine's ([`ctibox_driver::engine::priority::DEFAULT_RT_PRIORITY`]), as a
+/// card's interrupt comes before its driver.
+pub const REALTIME_PRIORITY: u8 = 20;
 
 /// How to serve.
 #[derive(Debug, Clone)]
@@ -53,8 +63,9 @@ impl ServeOptions {
     }
 }
 
-/// What happened while serving.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+/// What happened while serving (also in the world's status, tick by tick:
+/// [`crate::SimWorld::served`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ServeReport {
     /// Ticks the world advanced.
     pub ticks: u64,
@@ -190,6 +201,10 @@ impl<'w, W: SimWorld> Session<'w, W> {
     fn run(&mut self, listener: &UnixListener, stop: &AtomicBool) -> Result<ServeReport, ServerError> {
         let timer = match self.pace {
             Pace::RealTime => {
+                match priority::set_fifo(REALTIME_PRIORITY) {
+                    Ok(()) => tracing::info!("real-time ticks under SCHED_FIFO priority {REALTIME_PRIORITY}"),
+                    Err(e) => tracing::info!("real-time ticks under the normal scheduler: {e}"),
+                }
                 let t = TimerFd::new(ClockId::CLOCK_MONOTONIC, TimerFlags::TFD_NONBLOCK)
                     .map_err(|error| ServerError::Sys { what: "create tick timer", error })?;
                 t.set(Expiration::Interval(TimeSpec::from_duration(self.info.tick.wall())), TimerSetTimeFlags::empty())
@@ -222,6 +237,16 @@ impl<'w, W: SimWorld> Session<'w, W> {
                 && c.awaiting.is_none()
             {
                 self.step_and_send();
+                continue;
+            }
+            // Fast pace: the driver's reply usually comes within
+            // microseconds; look for it before sleeping in poll().
+            if self.pace == Pace::Fast
+                && let Some(c) = &self.conn
+                && c.awaiting.is_some()
+                && transport::spin_until_readable(c.stream.as_fd(), transport::LOCKSTEP_SPIN)
+            {
+                self.service_conn();
                 continue;
             }
             let (listen_ready, conn_ready, timer_ready) = {
@@ -295,6 +320,7 @@ impl<'w, W: SimWorld> Session<'w, W> {
         fill_idle(&self.info, &mut self.from_driver);
         self.tick += 1;
         self.report.ticks += 1;
+        self.world.served(&self.report);
     }
 
     fn step_and_send(&mut self) {
@@ -302,9 +328,10 @@ impl<'w, W: SimWorld> Session<'w, W> {
         let start = self.now();
         self.step();
         let h = TickHeader { number, start, slips: self.report.slips };
-        let frame = wire::emit_tick(&mut self.writer, &h, &self.events, &self.to_driver);
+        let head = wire::emit_tick_head(&mut self.writer, &h, &self.events, self.to_driver.len());
         let Some(c) = &mut self.conn else { return };
-        match write_all_patiently(&mut c.stream, frame) {
+        // The audio goes out from where the world wrote it, after the head.
+        match write_parts_patiently(&mut c.stream, head, &self.to_driver) {
             Ok(()) => c.awaiting = Some(number),
             Err(e) => self.detach(&format!("cannot send tick {number}: {e}")),
         }
@@ -487,12 +514,22 @@ fn reset_driver_side(info: &BoardInfo, signals: &mut SignalState) {
 
 /// Write a whole frame to a non-blocking socket, waiting up to a second for
 /// room when the peer is slow to read.
-fn write_all_patiently(stream: &mut UnixStream, mut buf: &[u8]) -> io::Result<()> {
+fn write_all_patiently(stream: &mut UnixStream, frame: &[u8]) -> io::Result<()> {
+    write_parts_patiently(stream, frame, &[])
+}
+
+/// Write a frame made of `head` then `tail` (one vectored write when there
+/// is room) to a non-blocking socket, waiting up to a second for room when
+/// the peer is slow to read.
+fn write_parts_patiently(stream: &mut UnixStream, head: &[u8], tail: &[u8]) -> io::Result<()> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
-    while !buf.is_empty() {
-        match stream.write(buf) {
+    let mut parts = [IoSlice::new(head), IoSlice::new(tail)];
+    let mut bufs = &mut parts[..];
+    IoSlice::advance_slices(&mut bufs, 0);
+    while !bufs.is_empty() {
+        match stream.write_vectored(bufs) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => buf = &buf[n..],
+            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 if std::time::Instant::now() > deadline {
                     return Err(io::Error::new(io::ErrorKind::TimedOut, "driver not reading for 1 s"));

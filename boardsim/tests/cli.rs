@@ -135,7 +135,7 @@ fn live_commands_against_a_running_simulator() {
     let ctl = dir.path().join("ctl");
     let serve = Killed(
         bin()
-            .args(["serve", "--fxo", "1", "--fxs", "1", "--realtime", "--socket"])
+            .args(["serve", "--fxo", "3", "--fxs", "1", "--realtime", "--socket"])
             .arg(&sock)
             .arg("--control")
             .arg(&ctl)
@@ -155,21 +155,35 @@ fn live_commands_against_a_running_simulator() {
     let (code, out, err) = run(&["call", "--line", "1", "--from", "13800138000", "--tone", "1000"]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.starts_with("ok at board time"), "{out}");
-    let (code, _, err) = run(&["hangup", "--phone", "2"]);
+    // Many calls over one connection: numbers and pattern seeds count up.
+    let (code, out, err) = run(&["call", "--line", "2", "--count", "2", "--from", "13800000009", "--pattern", "5"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.starts_with("2 of 2 calls placed on lines 2-3, board time"), "{out}");
+    // One that cannot be placed is named; the others still go.
+    let (code, out, err) = run(&["call", "--line", "3", "--count", "2", "--from", "100"]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(err.contains("line 3: line 3 is busy") && err.contains("line 4: there is no line 4"), "{err}");
+    assert!(out.starts_with("none of 2 calls placed on lines 3-4"), "{out}");
+    let (code, _, err) = run(&["hangup", "--phone", "4"]);
     assert_eq!(code, Some(1));
-    assert!(err.contains("phone 2 is on-hook"), "{err}");
-    let (code, out, _) = run(&["offhook", "--phone", "2"]);
+    assert!(err.contains("phone 4 is on-hook"), "{err}");
+    let (code, out, _) = run(&["offhook", "--phone", "4"]);
     assert_eq!(code, Some(0), "{out}");
-    let (code, out, _) = run(&["dial", "--phone", "2", "123"]);
+    let (code, out, _) = run(&["dial", "--phone", "4", "123"]);
     assert_eq!(code, Some(0), "{out}");
     let (code, out, _) = run(&["status"]);
     assert_eq!(code, Some(0));
     assert!(out.contains("ringing") && out.contains("PHONE"), "{out}");
+    assert!(out.contains(" slips, 0 timer overruns, 0 driver attachment(s)"), "{out}");
     let (code, out, _) = run(&["status", "--json"]);
     assert_eq!(code, Some(0));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["lines"][0]["state"], "ringing");
+    assert_eq!(v["lines"][2]["peer"], "line 3 (13800000010)");
     assert_eq!(v["phones"][0]["off_hook"], true);
+    // The server's counters: the world ticks without a driver, no slips.
+    assert!(v["serving"]["ticks"].as_u64().unwrap() > 0, "{v}");
+    assert_eq!(v["serving"]["slips"], 0);
     drop(serve);
     assert!(!ctl.exists(), "the control socket is removed on exit");
 }

@@ -25,9 +25,16 @@ struct Driver {
 }
 
 impl Driver {
+    /// A driver of a world whose far ends are observed (most tests look at
+    /// what they record and hear).
     fn new(cfg: WorldConfig) -> Driver {
-        let law = cfg.law;
-        let board = InProcessBoard::new(World::new(cfg).unwrap());
+        let mut world = World::new(cfg).unwrap();
+        world.observe_far_ends();
+        Driver::with_world(world)
+    }
+    fn with_world(world: World) -> Driver {
+        let law = world.config().law;
+        let board = InProcessBoard::new(world);
         let bytes = board.info().tick_bytes();
         let n = board.info().tick.samples();
         let mut tx = vec![0u8; bytes];
@@ -132,6 +139,54 @@ fn inbound_call_rings_with_cn_cadence_and_audio_is_bit_exact_both_ways() {
     let rec = caller.recorder().codes();
     assert_eq!(rec, &sent[..rec.len()]);
     assert_eq!(rec.len(), sent.len() - d.n, "all but the last tick, still in flight");
+}
+
+#[test]
+fn far_ends_record_and_listen_only_once_observed() {
+    let world = World::new(cfg(1, 0)).unwrap();
+    assert!(!world.far_ends_observed(), "a world without a director does not observe its far ends");
+    let mut d = Driver::with_world(world);
+    d.world()
+        .request(Request::Call(CallRequest {
+            line: 1,
+            from: "100".into(),
+            audio: AudioSource::Silence,
+            hangup_after: None,
+            abandon_after: None,
+            name: None,
+        }))
+        .unwrap();
+    d.tick(&[cmd(1, CommandKind::OffHook)]);
+    let law = d.law;
+    let r1 = d.ch(1);
+    let digits = ctibox_driver::dsp::dtmf::dtmf_samples("5", Default::default()).unwrap();
+    let play = |d: &mut Driver| {
+        for chunk in digits.chunks(d.n) {
+            d.tick_with(&[], |_, _, tx| {
+                for (c, &s) in tx[r1.clone()].iter_mut().zip(chunk) {
+                    *c = g711::encode(law, s);
+                }
+            });
+        }
+        // Silence after the digit, so it ends.
+        for _ in 0..10 {
+            d.tick(&[]);
+        }
+    };
+    play(&mut d);
+    let caller = d.board.world().caller("line 1").unwrap();
+    assert!(caller.recorder().is_empty(), "nothing recorded while not observed");
+    assert_eq!(caller.listener().digits_since(BoardTime::ZERO), "");
+    assert!(caller.listener().last_audio().is_none());
+
+    d.world().observe_far_ends();
+    let from = d.now();
+    play(&mut d);
+    let caller = d.board.world().caller("line 1").unwrap();
+    assert!(!caller.recorder().is_empty(), "recording once observed");
+    assert_eq!(caller.recorder().started(), Some(from));
+    assert!(caller.listener().heard_digits("5", from), "{}", caller.listener().digits_since(BoardTime::ZERO));
+    assert!(caller.listener().last_audio().is_some());
 }
 
 #[test]

@@ -14,7 +14,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use ctibox_boardsim::open_board;
-use ctibox_driver::engine::{self, EngineCommand, EngineConfig, EngineEvent, EngineHandle};
+use ctibox_driver::engine::{self, EngineCommand, EngineConfig, EngineEvent, EngineHandle, EngineStatsSnapshot};
 use ctibox_driver::hal::{
     Board, BoardCommand, BoardEvent, BoardInfo, BoardStats, BoardTime, ChannelId, ChannelKind, CommandKind, EventKind,
     Polarity, SignalState, Target,
@@ -350,7 +350,20 @@ fn monitor(args: &BoardArgs, m: &MonitorArgs) -> Result<i32> {
         Ok(Err(_)) => {}
         Err(_) => bail!("the engine thread panicked"),
     }
+    eprintln!("{}", engine_summary(&handle.stats.snapshot(), info.tick.wall()));
     Ok(exit)
+}
+
+/// How the engine kept up, for the end of a monitor run: ticks, the share
+/// of tick time spent working, the longest tick's work, the board's slips.
+fn engine_summary(s: &EngineStatsSnapshot, tick: WallDuration) -> String {
+    let busy = if s.ticks == 0 { 0.0 } else { s.busy_ns as f64 / (s.ticks as f64 * tick.as_nanos() as f64) * 100.0 };
+    format!(
+        "engine: {} ticks, busy {busy:.1}% of the tick time, longest tick {:.2} ms of work, {} slips reported by the board",
+        s.ticks,
+        s.max_tick_ns as f64 / 1e6,
+        s.board_slips
+    )
 }
 
 /// `--answer-after`: count rings on FXO lines, answer, hang up when the far
@@ -468,4 +481,25 @@ fn onhook(args: &BoardArgs, channel: u16) -> Result<i32> {
         println!("channel {ch} on-hook");
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_summary_gives_busy_share_and_longest_tick() {
+        let s = EngineStatsSnapshot {
+            ticks: 100,
+            busy_ns: 100 * 2_000_000,
+            max_tick_ns: 3_500_000,
+            board_slips: 2,
+            ..Default::default()
+        };
+        assert_eq!(
+            engine_summary(&s, WallDuration::from_millis(20)),
+            "engine: 100 ticks, busy 10.0% of the tick time, longest tick 3.50 ms of work, 2 slips reported by the board"
+        );
+        assert!(engine_summary(&EngineStatsSnapshot::default(), WallDuration::from_millis(20)).contains("busy 0.0%"));
+    }
 }

@@ -173,32 +173,92 @@ impl AudioSource {
     }
 }
 
-/// Seeded pseudo-random full-scale samples (xorshift64*): the same seed
-/// always gives the same samples, so a test can regenerate what a far end
-/// sent and compare it with what the driver received.
+/// Seeded pseudo-random full-scale samples: the same seed always gives the
+/// same samples, so a test can regenerate what a far end sent and compare
+/// it with what the driver received.
+///
+/// Sample `k` is a hash of `k` alone: the 32-bit integer hash "lowbias32"
+/// (xor-shift, multiply, xor-shift, multiply, xor-shift) of `k·m + a`,
+/// where the odd multiplier `m` and the offset `a` come from the seed. No
+/// sample depends on the one before, so a block is computed lane-parallel;
+/// the map `k ↦ k·m + a` and the hash are bijections of `u32`, so the
+/// samples are uniform over the `i16` range and repeat only after 2³²
+/// (6.2 days of 8 kHz audio). Two seeds with different multipliers are not
+/// shifted copies of one sequence, which the voice correlation relies on
+/// ([`super::voice`]).
 #[derive(Debug, Clone)]
 pub struct PatternGenerator {
-    state: u64,
+    /// Odd multiplier of the sample index.
+    mul: u32,
+    /// Offset added to the scaled index.
+    add: u32,
+    /// Index of the next sample.
+    next: u32,
 }
 
 impl PatternGenerator {
     pub fn new(seed: u64) -> Self {
-        PatternGenerator { state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5DEE_CE66_D1CE_4E5B | 1 }
+        // Spread the seed over 64 bits (the SplitMix64 finaliser's
+        // constants), so that near seeds get unrelated parameters.
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        PatternGenerator { mul: z as u32 | 1, add: (z >> 32) as u32, next: 0 }
     }
+
     #[inline]
     pub fn next_sample(&mut self) -> i16 {
-        let mut x = self.state;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.state = x;
-        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 48) as i16
+        let s = pattern_sample(self.mul, self.add, self.next);
+        self.next = self.next.wrapping_add(1);
+        s
     }
+
+    /// Fill `out` with the next samples. Runs a copy compiled for AVX2
+    /// (eight samples a step) when the CPU has it; both compute the same.
+    #[allow(unsafe_code)]
     pub fn fill(&mut self, out: &mut [i16]) {
-        for o in out {
-            *o = self.next_sample();
+        let (mul, add, k0) = (self.mul, self.add, self.next);
+        self.next = k0.wrapping_add(out.len() as u32);
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the running CPU reported AVX2.
+            unsafe { pattern_fill_avx2(mul, add, k0, out) };
+            return;
         }
+        pattern_fill(mul, add, k0, out);
     }
+}
+
+/// Sample `k` of the pattern with multiplier `mul` and offset `add`.
+#[inline(always)]
+fn pattern_sample(mul: u32, add: u32, k: u32) -> i16 {
+    let mut x = k.wrapping_mul(mul).wrapping_add(add);
+    x ^= x >> 16;
+    x = x.wrapping_mul(0x7FEB_352D);
+    x ^= x >> 15;
+    x = x.wrapping_mul(0x846C_A68B);
+    x ^= x >> 16;
+    (x >> 16) as u16 as i16
+}
+
+/// Samples `k0..` of the pattern into `out`.
+#[inline(always)]
+fn pattern_fill(mul: u32, add: u32, k0: u32, out: &mut [i16]) {
+    for (j, o) in out.iter_mut().enumerate() {
+        *o = pattern_sample(mul, add, k0.wrapping_add(j as u32));
+    }
+}
+
+/// [`pattern_fill`] compiled for AVX2.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(unsafe_code)]
+unsafe fn pattern_fill_avx2(mul: u32, add: u32, k0: u32, out: &mut [i16]) {
+    pattern_fill(mul, add, k0, out)
 }
 
 /// A player for one non-sequence source.
@@ -470,6 +530,54 @@ mod tests {
         let mut g = PatternGenerator::new(3);
         assert!(whole.iter().all(|&s| s == g.next_sample()));
         assert!(whole.iter().any(|&s| s.abs() > 20000));
+    }
+
+    #[test]
+    #[allow(unsafe_code)]
+    fn pattern_avx2_and_portable_agree_across_the_index_wrap() {
+        let (mul, add, k0) = (0x1234_5679, 77, u32::MAX - 500);
+        let mut portable = vec![0i16; 1001];
+        pattern_fill(mul, add, k0, &mut portable);
+        let one_by_one: Vec<i16> = (0..1001u32).map(|j| pattern_sample(mul, add, k0.wrapping_add(j))).collect();
+        assert_eq!(portable, one_by_one);
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            let mut avx2 = vec![0i16; 1001];
+            // SAFETY: the running CPU reported AVX2.
+            unsafe { pattern_fill_avx2(mul, add, k0, &mut avx2) };
+            assert_eq!(avx2, portable);
+        }
+    }
+
+    #[test]
+    fn pattern_is_full_scale_white_and_seeds_differ() {
+        let n = 1 << 16;
+        let take = |seed: u64| {
+            let mut v = vec![0i16; n];
+            PatternGenerator::new(seed).fill(&mut v);
+            v
+        };
+        let a = take(1);
+        // Uniform over the i16 range: mean near 0, mean square near 2^30/3.
+        let mean = a.iter().map(|&s| s as f64).sum::<f64>() / n as f64;
+        let ms = a.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / n as f64;
+        assert!(mean.abs() < 500.0, "mean {mean}");
+        assert!((ms / (32768.0f64.powi(2) / 3.0) - 1.0).abs() < 0.03, "mean square {ms}");
+        // White: neighbouring samples uncorrelated.
+        let lag1 = a.windows(2).map(|w| w[0] as f64 * w[1] as f64).sum::<f64>() / n as f64 / ms;
+        assert!(lag1.abs() < 0.02, "lag-1 correlation {lag1}");
+        // Neighbouring seeds are unrelated, also shifted by up to 64 samples.
+        for seed in [2, 3, 1000] {
+            let b = take(seed);
+            assert_ne!(a, b);
+            for lag in 0..64 {
+                let c = a[lag..].iter().zip(&b).map(|(&x, &y)| x as f64 * y as f64).sum::<f64>() / n as f64 / ms;
+                assert!(c.abs() < 0.02, "seed 1 and seed {seed} at lag {lag}: {c}");
+            }
+        }
+        // The pattern is fixed (computed apart from this code).
+        assert_eq!(a[..6], [-919, -11619, -10951, 15589, -31310, 27736]);
+        assert_eq!(take(7)[..6], [-1845, 3110, -29013, 16570, -27125, 11932]);
     }
 
     #[test]

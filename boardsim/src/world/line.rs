@@ -637,8 +637,7 @@ impl Line {
         match (peer, self.tone.as_mut()) {
             (Some(p), _) => {
                 p.speak(now, lin_out);
-                g711::decode_block(law, from_port, lin_in);
-                p.hear(now, from_port, lin_in);
+                p.hear(now, law, from_port, lin_in);
             }
             (None, Some(g)) => {
                 let n = g.tx(lin_out);

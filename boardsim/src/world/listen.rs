@@ -6,7 +6,12 @@
 //! - Call-progress tones: [`ctibox_driver::dsp::tones::ToneDetector`] with
 //!   the country's shared profile; while a tone is reported, every call
 //!   refreshes the time it was last heard.
-//! - Level: mean power per 20 ms block against [`AUDIO_THRESHOLD_DBM0`].
+//! - Level: mean power per 20 ms block against [`AUDIO_THRESHOLD_DBM0`]
+//!   (summed in integers; compared with the threshold's power, no log).
+//!
+//! A listener can be switched off ([`Listener::set_enabled`]) when nobody
+//! can ask what it heard: it then costs nothing but its voice tap, if one
+//! is kept. Switched back on, it starts over as after a gap.
 //!
 //! Nothing here allocates after construction.
 
@@ -45,9 +50,14 @@ pub struct Listener {
     at: BoardTime,
     /// Board time of sample 0 of the detectors.
     origin: BoardTime,
+    /// Whether the detectors and the level meter run.
+    enabled: bool,
     /// Level block being filled.
     fill: usize,
-    power_acc: f64,
+    /// Sum of the squares of the block's samples so far.
+    energy: u64,
+    /// Mean square of a block at [`AUDIO_THRESHOLD_DBM0`].
+    threshold_power: f64,
     /// Start time of the last block louder than the threshold.
     last_audio: Option<BoardTime>,
     /// Last time each tone was heard.
@@ -69,8 +79,10 @@ impl Listener {
             current: None,
             at: BoardTime::ZERO,
             origin: BoardTime::ZERO,
+            enabled: true,
             fill: 0,
-            power_acc: 0.0,
+            energy: 0,
+            threshold_power: level::dbm0_to_power(AUDIO_THRESHOLD_DBM0),
             last_audio: None,
             tone_heard: [None; TONES],
             tap: None,
@@ -89,9 +101,34 @@ impl Listener {
         self.tap.as_deref()
     }
 
+    /// Run the detectors and the level meter (the default), or not. While
+    /// off, [`Listener::hear`] only feeds the voice tap; back on, the
+    /// detectors start over at the next sample heard.
+    pub fn set_enabled(&mut self, on: bool) {
+        self.enabled = on;
+    }
+
+    /// Whether the detectors and the level meter run.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// Whether [`Listener::hear`] looks at the samples at all (detectors
+    /// on, or a voice tap kept): when not, the caller need not decode them.
+    pub fn wants_samples(&self) -> bool {
+        self.enabled || self.tap.is_some()
+    }
+
     /// Hear `samples` that start at board time `at`. After a gap the
     /// detectors start over at `at`.
     pub fn hear(&mut self, at: BoardTime, samples: &[i16]) {
+        if !self.enabled {
+            // `self.at` stays behind, so turning back on starts over.
+            if let Some(t) = self.tap.as_mut() {
+                t.push(at, samples);
+            }
+            return;
+        }
         if at != self.at {
             self.dtmf.reset();
             if let Some(t) = self.tones.as_mut() {
@@ -99,7 +136,7 @@ impl Listener {
             }
             self.current = None;
             self.fill = 0;
-            self.power_acc = 0.0;
+            self.energy = 0;
             self.origin = at;
         }
         let end = at + Duration::from_samples(samples.len() as u64);
@@ -141,16 +178,20 @@ impl Listener {
         }
         // Level, per 20 ms block.
         let mut block_start = at.samples().saturating_sub(self.fill as u64);
-        for &s in samples {
-            self.power_acc += s as f64 * s as f64;
-            self.fill += 1;
+        let mut rest = samples;
+        while !rest.is_empty() {
+            let take = (BLOCK_SAMPLES - self.fill).min(rest.len());
+            let (part, later) = rest.split_at(take);
+            self.energy += part.iter().map(|&s| (s as i32 * s as i32) as u64).sum::<u64>();
+            self.fill += take;
+            rest = later;
             if self.fill == BLOCK_SAMPLES {
-                if level::power_to_dbm0(self.power_acc / BLOCK_SAMPLES as f64) >= AUDIO_THRESHOLD_DBM0 {
+                if self.energy as f64 / BLOCK_SAMPLES as f64 >= self.threshold_power {
                     self.last_audio = Some(BoardTime::from_samples(block_start));
                 }
                 block_start += BLOCK_SAMPLES as u64;
                 self.fill = 0;
-                self.power_acc = 0.0;
+                self.energy = 0;
             }
         }
         self.at = end;

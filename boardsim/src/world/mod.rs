@@ -23,6 +23,16 @@
 //! (`A<number>C`) before the first ring; phones decode both while on-hook
 //! ([`ctibox_driver::dsp::cid`], [`ctibox_driver::dsp::cid_dtmf`]).
 //!
+//! What far ends hear: callers and parties record the codes the driver
+//! sends them and run their listeners (DTMF and tone detectors, level
+//! meter: [`listen`]) only while someone can look: from the moment a
+//! director (a scenario's timeline) is installed, or after
+//! [`World::observe_far_ends`]. A world served live (`ctibox-sim serve`,
+//! the `builtin` board) has no director: its far ends' hearing conditions
+//! never hold and their recordings stay empty, which keeps 240 lines in
+//! calls cheap. Phones always record and listen (their status shows the
+//! tone they hear).
+//!
 //! Whose voice a far end hears: far ends that speak seeded patterns are
 //! recognised in what others hear by correlation ([`voice`]), for the
 //! scenario conditions [`Condition::HearsPattern`] and
@@ -189,6 +199,11 @@ pub struct World {
     detaches: u64,
     /// Whose voice watched listeners hear ([`World::watch_pattern`]).
     watches: Vec<voice::VoiceWatch>,
+    /// Whether callers and parties record and listen (see the module
+    /// doc).
+    far_ends_observed: bool,
+    /// The socket server's counters after the last tick, when served.
+    serving: Option<crate::server::ServeReport>,
 }
 
 fn fax_audio() -> AudioSource {
@@ -258,7 +273,7 @@ impl World {
                 .map_err(|reason| ConfigError::Phone { port: port.0, reason })?;
             phones.push(phone);
         }
-        let parties = cfg
+        let mut parties: Vec<Party> = cfg
             .parties
             .iter()
             .map(|pc| {
@@ -281,6 +296,9 @@ impl World {
                 }
             })
             .collect();
+        for p in &mut parties {
+            p.peer.set_observed(false);
+        }
         let (control_tx, control_rx) = bounded(CONTROL_QUEUE);
         let n = cfg.tick.samples();
         Ok(World {
@@ -300,6 +318,8 @@ impl World {
             pending_events: Vec::with_capacity(16),
             detaches: 0,
             watches: Vec::new(),
+            far_ends_observed: false,
+            serving: None,
             cfg,
         })
     }
@@ -328,9 +348,28 @@ impl World {
         }
     }
 
-    /// Install the director (a scenario timeline).
+    /// Install the director (a scenario timeline). Far ends are observed
+    /// from now on ([`World::observe_far_ends`]).
     pub fn set_director(&mut self, d: Box<dyn Director>) {
+        self.observe_far_ends();
         self.director = Some(d);
+    }
+
+    /// From now on, every caller and party (also those added later)
+    /// records what it hears ([`Peer::recorder`]) and runs its listener, so
+    /// that its hearing conditions ([`Condition::Hears`],
+    /// [`Condition::HearsDtmf`], [`Condition::HearsAudio`],
+    /// [`Condition::HearsSilence`]) can hold. Until then they do neither.
+    pub fn observe_far_ends(&mut self) {
+        self.far_ends_observed = true;
+        for p in self.callers.iter_mut().chain(self.parties.iter_mut().map(|p| &mut p.peer)) {
+            p.set_observed(true);
+        }
+    }
+
+    /// Whether callers and parties record and listen.
+    pub fn far_ends_observed(&self) -> bool {
+        self.far_ends_observed
     }
     pub fn director(&self) -> Option<&dyn Director> {
         self.director.as_deref()
@@ -467,7 +506,8 @@ impl World {
 
     /// Put a prepared caller in place (replacing an idle caller of the same
     /// name).
-    fn install_caller(&mut self, peer: Peer) -> Result<usize, ControlError> {
+    fn install_caller(&mut self, mut peer: Peer) -> Result<usize, ControlError> {
+        peer.set_observed(self.far_ends_observed);
         if let Some(i) = self.callers.iter().position(|c| c.name == peer.name) {
             if self.callers[i].in_call() {
                 return Err(ControlError::CallerBusy(peer.name));
@@ -673,7 +713,12 @@ impl World {
                     (PeerState::Ended, Some(r)) => format!("call ended ({})", r.name()),
                     (s, _) => format!("{s:?}").to_lowercase(),
                 };
-                format!("{state}, {} rings, {}", p.rings, hears(&p.listener, p.started_at.unwrap_or_default()))
+                let heard = if p.is_observed() {
+                    hears(&p.listener, p.started_at.unwrap_or_default())
+                } else {
+                    "not observed (no director; see World::observe_far_ends)".to_string()
+                };
+                format!("{state}, {} rings, {heard}", p.rings)
             }
             Actor::Phone(i) => {
                 let Some(ph) = self.phones.get(i) else { return "unknown".into() };
@@ -725,6 +770,7 @@ impl World {
             phones: self.phones.iter().map(Phone::status).collect(),
             callers: self.callers.iter().map(peer_status).collect(),
             parties: self.parties.iter().map(|p| peer_status(&p.peer)).collect(),
+            serving: self.serving,
         }
     }
 
@@ -932,5 +978,9 @@ impl SimWorld for World {
 
     fn finished(&self) -> bool {
         self.director.as_ref().is_some_and(|d| d.finished())
+    }
+
+    fn served(&mut self, report: &crate::server::ServeReport) {
+        self.serving = Some(*report);
     }
 }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use ctibox_driver::dsp::dtmf::{DtmfGenerator, DtmfRxDescriptor, DtmfTxConfig};
+use ctibox_driver::dsp::g711;
 use ctibox_driver::hal::{BoardTime, ChannelId, Duration, Law};
 use serde::{Deserialize, Serialize};
 
@@ -78,6 +79,9 @@ pub struct Peer {
     /// The last moments said, kept when someone watches for this far end's
     /// voice ([`super::voice`]).
     said: Option<Box<VoiceTap>>,
+    /// Whether what it hears is recorded and listened to
+    /// ([`Peer::set_observed`]).
+    observed: bool,
     pub state: PeerState,
     /// The FXO port of the current or last call.
     pub line: Option<ChannelId>,
@@ -115,6 +119,7 @@ impl Peer {
             listener: Listener::new(profile, dtmf_rx),
             recorder: Recorder::new(law, record_limit),
             said: None,
+            observed: true,
             state: PeerState::Idle,
             line: None,
             calls: 0,
@@ -195,11 +200,31 @@ impl Peer {
         self.said.as_deref()
     }
 
-    /// The far end hears `codes` (and their decoded `linear`), starting at
-    /// `at`.
-    pub fn hear(&mut self, at: BoardTime, codes: &[u8], linear: &[i16]) {
-        self.recorder.push(at, codes);
-        self.listener.hear(at, linear);
+    /// The far end hears `codes` (of `law`), starting at `at`: while
+    /// observed they are recorded; they are decoded into `scratch` for the
+    /// listener only when it looks at samples
+    /// ([`Listener::wants_samples`]).
+    pub fn hear(&mut self, at: BoardTime, law: Law, codes: &[u8], scratch: &mut [i16]) {
+        if self.observed {
+            self.recorder.push(at, codes);
+        }
+        if self.listener.wants_samples() {
+            let linear = &mut scratch[..codes.len()];
+            g711::decode_block(law, codes, linear);
+            self.listener.hear(at, linear);
+        }
+    }
+
+    /// Record and run the listener's detectors and level meter (the
+    /// default), or neither (see [`super::World::observe_far_ends`]).
+    pub fn set_observed(&mut self, on: bool) {
+        self.observed = on;
+        self.listener.set_enabled(on);
+    }
+
+    /// Whether the far end records and listens.
+    pub fn is_observed(&self) -> bool {
+        self.observed
     }
 
     pub fn recorder(&self) -> &Recorder {

@@ -129,6 +129,10 @@ pub struct WorldStatus {
     pub phones: Vec<PhoneStatus>,
     pub callers: Vec<PeerStatus>,
     pub parties: Vec<PeerStatus>,
+    /// The socket server's counters (ticks served, slips, overruns) as of
+    /// the last tick; absent when the world is not served over a socket.
+    #[serde(default)]
+    pub serving: Option<crate::server::ServeReport>,
 }
 
 /// One CO line.

@@ -8,7 +8,7 @@
 //! 2. takes the commands that have arrived (never waiting for one),
 //! 3. hands the board's events to the channels' line state machines and
 //!    forwards them, stamped in board time,
-//! 4. decodes every channel's G.711 to linear and runs each channel's
+//! 4. decodes the G.711 of every channel with detectors on and runs its
 //!    enabled detectors (DTMF, call-progress tones, caller ID, fax tones,
 //!    voice activity), feeding what they find to the line and to the slow
 //!    side,
@@ -17,6 +17,10 @@
 //!    a tone, DTMF, caller ID) plus what it hears through the [`Switch`],
 //!    and feeds recorder taps,
 //! 7. encodes and writes the tick with the board commands.
+//!
+//! A channel's receive audio is decoded at most once a tick, and only when
+//! something uses it (detectors, a mix, echo, a recording): a channel that
+//! only passes codes through a bridge is never decoded.
 //!
 //! Board time is the only clock. After construction nothing allocates: all
 //! buffers are sized for the board, vectors keep their capacity, and a full
@@ -30,6 +34,7 @@
 
 mod api;
 mod port;
+pub mod priority;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -56,7 +61,7 @@ use crate::hal::{
 use crate::media::detectors::{ChannelDetectors, DetectorEvent, DetectorShared, Detectors};
 use crate::media::player::Player;
 use crate::media::recorder::{BlockPool, RecordBlock, RecordTap};
-use crate::media::switch::{Switch, mix_into};
+use crate::media::switch::{MAX_INPUTS, Switch, mix_into};
 use crate::signaling::analog::{CidSignal, DspInput, LineOutput, LineOutputs, MediaAction, MediaToken};
 
 /// How the engine is set up.
@@ -82,6 +87,11 @@ pub struct EngineConfig {
     /// For fast simulated boards only (deterministic tests, load runs): a
     /// real-time board must never wait, so leave this off there.
     pub lockstep: bool,
+    /// `SCHED_FIFO` priority [`Engine::run`] asks for its thread when the
+    /// board is paced by a clock ([`priority`]); refused, the thread keeps
+    /// the normal scheduler and the log says why. `None`: leave the
+    /// thread's scheduling alone.
+    pub rt_priority: Option<u8>,
 }
 
 impl EngineConfig {
@@ -96,6 +106,7 @@ impl EngineConfig {
             detectors: DetectorShared::for_country(country),
             cid_standard: default_cid_standard(country),
             lockstep: false,
+            rt_priority: Some(priority::DEFAULT_RT_PRIORITY),
         }
     }
 }
@@ -142,6 +153,8 @@ pub struct Engine<B: Board> {
     a_to_u: [u8; 256],
     u_to_a: [u8; 256],
     rx_pcm: Vec<i16>,
+    /// Whether `rx_pcm` holds this tick's audio of each channel.
+    rx_decoded: Vec<bool>,
     tx_pcm: Vec<i16>,
     board_events: Vec<BoardEvent>,
     board_commands: Vec<BoardCommand>,
@@ -229,6 +242,7 @@ impl<B: Board> Engine<B> {
             a_to_u: g711::transcode_table(Law::ALaw, Law::MuLaw),
             u_to_a: g711::transcode_table(Law::MuLaw, Law::ALaw),
             rx_pcm: vec![0i16; n * samples],
+            rx_decoded: vec![false; n],
             tx_pcm: vec![0i16; n * samples],
             board_events: Vec::with_capacity(4 * n + 64),
             board_commands: Vec::with_capacity(config.commands_per_tick + 4 * n),
@@ -259,13 +273,39 @@ impl<B: Board> Engine<B> {
     pub fn into_board(self) -> B {
         self.board
     }
-    /// Decoded receive audio of the last tick (channel-major).
-    pub fn rx_pcm(&self) -> &[i16] {
+    /// Decoded receive audio of the last tick (channel-major; channels
+    /// without audio read as zero).
+    pub fn rx_pcm(&mut self) -> &[i16] {
+        for i in 0..self.ports.len() {
+            self.decode_rx(i);
+        }
         &self.rx_pcm
     }
 
-    /// Run ticks until shutdown or a board failure.
+    /// Decode channel `i`'s received codes of this tick, unless done
+    /// already or the channel has no audio.
+    fn decode_rx(&mut self, i: usize) {
+        if self.rx_decoded[i] || !self.ports[i].audio {
+            return;
+        }
+        let n = self.samples;
+        let r = i * n..(i + 1) * n;
+        g711::decode_block(self.ports[i].law, &self.rx_codes[r.clone()], &mut self.rx_pcm[r]);
+        self.rx_decoded[i] = true;
+    }
+
+    /// Run ticks until shutdown or a board failure. On a board paced by a
+    /// clock the calling thread first asks for real-time scheduling
+    /// ([`EngineConfig::rt_priority`]).
     pub fn run(&mut self) -> Result<(), BoardError> {
+        if self.board.paced_by_clock()
+            && let Some(p) = self.config.rt_priority
+        {
+            match priority::set_fifo(p) {
+                Ok(()) => tracing::info!("engine thread runs under SCHED_FIFO priority {p}"),
+                Err(e) => tracing::info!("engine thread keeps the normal scheduler: {e}"),
+            }
+        }
         loop {
             match self.step() {
                 Ok(Step::Continue) => {}
@@ -630,21 +670,19 @@ impl<B: Board> Engine<B> {
     fn decode_and_detect(&mut self) {
         let n = self.samples;
         self.detected.clear();
-        for (i, p) in self.ports.iter_mut().enumerate() {
-            if !p.audio {
+        self.rx_decoded.fill(false);
+        for i in 0..self.ports.len() {
+            if !self.ports[i].audio || !any(self.ports[i].setup.detectors.enabled()) {
                 continue;
             }
+            self.decode_rx(i);
             let r = i * n..(i + 1) * n;
-            g711::decode_block(p.law, &self.rx_codes[r.clone()], &mut self.rx_pcm[r.clone()]);
-            let dets = &mut p.setup.detectors;
-            if any(dets.enabled()) {
-                let found = &mut self.detected;
-                dets.rx(&self.rx_pcm[r], &mut |e| {
-                    if found.len() < found.capacity() {
-                        found.push((i, e));
-                    }
-                });
-            }
+            let found = &mut self.detected;
+            self.ports[i].setup.detectors.rx(&self.rx_pcm[r], &mut |e| {
+                if found.len() < found.capacity() {
+                    found.push((i, e));
+                }
+            });
         }
         for k in 0..self.detected.len() {
             let (i, event) = self.detected[k];
@@ -698,10 +736,20 @@ impl<B: Board> Engine<B> {
                 }
                 continue;
             }
+            // What this channel mixes must be decoded first.
+            let mut heard = [0u16; MAX_INPUTS];
+            heard[..inputs.len()].copy_from_slice(inputs);
+            let heard = &heard[..inputs.len()];
+            for &t in heard {
+                self.decode_rx(t as usize);
+            }
+            if self.ports[i].echo || self.ports[i].record.is_some() {
+                self.decode_rx(i);
+            }
             let ended = {
                 let out = &mut self.tx_pcm[r.clone()];
                 let ended = self.ports[i].source.fill(out);
-                for &t in inputs {
+                for &t in heard {
                     let t = t as usize;
                     mix_into(out, &self.rx_pcm[t * n..(t + 1) * n]);
                 }

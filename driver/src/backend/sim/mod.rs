@@ -11,6 +11,7 @@ pub mod transport;
 pub mod wire;
 
 use std::io::Write;
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
@@ -123,6 +124,11 @@ impl Board for SimBoard {
         if rx.len() != self.info.tick_bytes() {
             return Err(BoardError::BufferSize { which: "rx", expected: self.info.tick_bytes(), got: rx.len() });
         }
+        if self.pace == Pace::Fast {
+            // The next tick follows our reply at once: look for it before
+            // sleeping.
+            transport::spin_until_readable(self.stream.as_fd(), transport::LOCKSTEP_SPIN);
+        }
         read_frame(&mut self.stream, &mut self.rbuf).map_err(|e| frame_error(&self.path, e))?;
         let (t, r) = wire::split_frame(&self.rbuf).map_err(|e| BoardError::Protocol(e.to_string()))?;
         match t {
@@ -155,8 +161,8 @@ impl Board for SimBoard {
         let Some(number) = self.last_tick else {
             return Err(BoardError::Protocol("write_tick before any read_tick".into()));
         };
-        let frame = wire::emit_reply(&mut self.writer, number, commands, tx);
-        if let Err(e) = self.stream.write_all(frame) {
+        let head = wire::emit_reply_head(&mut self.writer, number, commands, tx.len());
+        if let Err(e) = transport::write_parts(&mut self.stream, head, tx) {
             if matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset) {
                 return Err(BoardError::Disconnected(format!(
                     "simulator at {} closed the connection",

@@ -1,9 +1,15 @@
 //! Reading and writing length-prefixed frames on a byte stream, blocking
-//! ([`read_frame`]) or incrementally from a non-blocking socket
-//! ([`FrameAssembler`]). Buffers are the caller's and are reused, so the
-//! steady state does not allocate.
+//! ([`read_frame`], [`write_parts`]) or incrementally from a non-blocking
+//! socket ([`FrameAssembler`]). Buffers are the caller's and are reused, so
+//! the steady state does not allocate; a frame's audio goes out straight
+//! from the caller's buffer after its head (one vectored write), and comes
+//! in straight into the assembler's buffer.
 
-use std::io::{self, Read};
+use std::io::{self, IoSlice, Read, Write};
+use std::os::fd::BorrowedFd;
+use std::time::{Duration, Instant};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use super::wire::{LEN_BYTES, MAX_FRAME, WireError};
 
@@ -41,12 +47,60 @@ pub fn read_frame<R: Read>(r: &mut R, buf: &mut Vec<u8>) -> Result<(), FrameErro
     }
 }
 
+/// Write a frame made of `head` then `tail` (see
+/// [`super::wire::emit_tick_head`]) to a blocking stream, with as few
+/// system calls as the stream allows and without joining the two.
+pub fn write_parts<W: Write>(w: &mut W, head: &[u8], tail: &[u8]) -> io::Result<()> {
+    let mut parts = [IoSlice::new(head), IoSlice::new(tail)];
+    let mut bufs = &mut parts[..];
+    // Drop empty leading parts, so that an empty frame writes nothing.
+    IoSlice::advance_slices(&mut bufs, 0);
+    while !bufs.is_empty() {
+        match w.write_vectored(bufs) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// How long a lock-step peer looks for the other side's next frame before
+/// it sleeps in the kernel: the other side usually answers within this
+/// time, and a sleeping thread on an idle CPU of a virtual machine takes
+/// longer than that to wake.
+pub const LOCKSTEP_SPIN: Duration = Duration::from_micros(100);
+
+/// Look (without sleeping) whether `fd` has something to read, for up to
+/// `spin`; whether it has. For lock-step exchanges only: it keeps a CPU busy
+/// while it looks.
+pub fn spin_until_readable(fd: BorrowedFd<'_>, spin: Duration) -> bool {
+    let until = Instant::now() + spin;
+    loop {
+        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+        if poll(&mut fds, PollTimeout::ZERO).is_ok_and(|n| n > 0) {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        std::hint::spin_loop();
+    }
+}
+
+/// Room the assembler reads into at least (more than a 240-channel tick).
+const READ_ROOM: usize = 64 * 1024;
+
 /// Collects bytes from a non-blocking stream and hands out whole frames.
 #[derive(Debug, Default)]
 pub struct FrameAssembler {
+    /// Read into directly; zeroed once when it grows, never per read.
     buf: Vec<u8>,
     /// Start of unconsumed data in `buf`.
     start: usize,
+    /// End of the data read into `buf`.
+    end: usize,
 }
 
 impl FrameAssembler {
@@ -56,23 +110,31 @@ impl FrameAssembler {
 
     /// Forget any partial frame (a new connection).
     pub fn clear(&mut self) {
-        self.buf.clear();
         self.start = 0;
+        self.end = 0;
     }
 
-    /// Read what the stream has now. Returns `Ok(false)` when the peer
-    /// closed, `Ok(true)` otherwise (including when nothing was ready).
+    /// Read what the stream has now, until it would block. Returns
+    /// `Ok(false)` when the peer closed, `Ok(true)` otherwise (including
+    /// when nothing was ready). Reading on after a short read is what
+    /// finds a close right behind the peer's last frame, so the caller
+    /// learns of it before anything else (a new driver waiting to attach).
     pub fn fill<R: Read>(&mut self, r: &mut R) -> io::Result<bool> {
-        // Compact before growing so the buffer stays about one frame long.
+        // Keep the buffer about one frame long: move what is left of a
+        // partial frame to the front (usually nothing is left).
         if self.start > 0 {
-            self.buf.drain(..self.start);
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
             self.start = 0;
         }
-        let mut chunk = [0u8; 16 * 1024];
         loop {
-            match r.read(&mut chunk) {
+            if self.buf.len() - self.end < READ_ROOM / 2 {
+                let len = (self.end + READ_ROOM).max(self.buf.len() * 2);
+                self.buf.resize(len, 0);
+            }
+            match r.read(&mut self.buf[self.end..]) {
                 Ok(0) => return Ok(false),
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Ok(n) => self.end += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
@@ -82,7 +144,7 @@ impl FrameAssembler {
 
     /// The next whole frame (type + body), if one has arrived.
     pub fn next_frame(&mut self) -> Option<Result<&[u8], WireError>> {
-        let avail = &self.buf[self.start..];
+        let avail = &self.buf[self.start..self.end];
         if avail.len() < LEN_BYTES {
             return None;
         }
@@ -160,5 +222,64 @@ mod tests {
             }
         }
         assert_eq!(frames, vec![vec![1, 2, 3], vec![4, 5]]);
+    }
+
+    #[test]
+    fn assembler_takes_frames_larger_than_its_room_and_keeps_partial_ones() {
+        // Three frames of 100 000 bytes (more than the room read into at
+        // once), delivered 70 000 bytes at a time with pauses.
+        let mut data = Vec::new();
+        let mut want = Vec::new();
+        for k in 0..3u8 {
+            let body: Vec<u8> = (0..100_000u32).map(|i| (i as u8).wrapping_mul(7).wrapping_add(k)).collect();
+            data.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            data.extend_from_slice(&body);
+            want.push(body);
+        }
+        let mut t = Trickle { data: &data, step: 70_000, calls: 0 };
+        let mut a = FrameAssembler::new();
+        let mut frames = Vec::new();
+        for _ in 0..40 {
+            let open = a.fill(&mut t).unwrap();
+            while let Some(f) = a.next_frame() {
+                frames.push(f.unwrap().to_vec());
+            }
+            if !open {
+                break;
+            }
+        }
+        assert_eq!(frames, want);
+        assert!(a.buf.len() <= 4 * READ_ROOM, "the buffer stays near one frame: {}", a.buf.len());
+    }
+
+    #[test]
+    fn spinning_sees_data_at_once_and_gives_up_after_its_time() {
+        use std::os::fd::AsFd;
+        let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let t0 = Instant::now();
+        assert!(!spin_until_readable(b.as_fd(), Duration::from_micros(300)));
+        assert!(t0.elapsed() >= Duration::from_micros(300));
+        a.write_all(&[1]).unwrap();
+        assert!(spin_until_readable(b.as_fd(), Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn a_close_right_behind_the_last_frame_is_seen_in_the_same_fill() {
+        let (mut a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+        b.set_nonblocking(true).unwrap();
+        a.write_all(&[2, 0, 0, 0, 7, 8]).unwrap();
+        drop(a);
+        let mut asm = FrameAssembler::new();
+        assert!(!asm.fill(&mut b).unwrap(), "the close is reported with the frame before it");
+        assert_eq!(asm.next_frame().unwrap().unwrap(), [7, 8]);
+    }
+
+    #[test]
+    fn write_parts_joins_head_and_tail_on_the_stream() {
+        let mut out = Vec::new();
+        write_parts(&mut out, &[1, 2], &[3, 4, 5]).unwrap();
+        write_parts(&mut out, &[], &[6]).unwrap();
+        write_parts(&mut out, &[7], &[]).unwrap();
+        assert_eq!(out, [1, 2, 3, 4, 5, 6, 7]);
     }
 }

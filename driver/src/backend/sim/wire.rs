@@ -227,7 +227,13 @@ impl Writer {
     }
     /// Fill in the length prefix and return the whole frame.
     pub fn finish(&mut self) -> &[u8] {
-        let len = (self.buf.len() - LEN_BYTES) as u32;
+        self.finish_head(0)
+    }
+    /// Fill in the length prefix of a frame whose last `tail` bytes are not
+    /// in the writer (they go out after it in the same vectored write), and
+    /// return the frame's head.
+    pub fn finish_head(&mut self, tail: usize) -> &[u8] {
+        let len = (self.buf.len() - LEN_BYTES + tail) as u32;
         self.buf[..LEN_BYTES].copy_from_slice(&len.to_le_bytes());
         &self.buf
     }
@@ -559,13 +565,24 @@ fn parse_event(r: &mut Reader<'_>) -> Result<BoardEvent, WireError> {
 
 /// Emit a TICK frame.
 pub fn emit_tick<'w>(w: &'w mut Writer, h: &TickHeader, events: &[BoardEvent], audio: &[u8]) -> &'w [u8] {
+    tick_head(w, h, events).bytes(audio).finish()
+}
+
+/// The head of a TICK frame (everything but the audio) whose audio is
+/// `audio_len` bytes: sent with the audio after it in one vectored write,
+/// it makes the same frame as [`emit_tick`] without copying the audio.
+pub fn emit_tick_head<'w>(w: &'w mut Writer, h: &TickHeader, events: &[BoardEvent], audio_len: usize) -> &'w [u8] {
+    tick_head(w, h, events).finish_head(audio_len)
+}
+
+fn tick_head<'w>(w: &'w mut Writer, h: &TickHeader, events: &[BoardEvent]) -> &'w mut Writer {
     w.begin(MessageType::Tick).u64(h.number).u64(h.start.samples()).u64(h.slips);
     let n = events.len().min(u16::MAX as usize);
     w.u16(n as u16);
     for ev in &events[..n] {
         emit_event(w, ev);
     }
-    w.bytes(audio).finish()
+    w
 }
 
 /// Parse a TICK body into the caller's buffers. `audio` must have the
@@ -599,6 +616,16 @@ const CMD_HDLC: u8 = 8;
 
 /// Emit a REPLY frame for tick `number`.
 pub fn emit_reply<'w>(w: &'w mut Writer, number: u64, commands: &[BoardCommand], audio: &[u8]) -> &'w [u8] {
+    reply_head(w, number, commands).bytes(audio).finish()
+}
+
+/// The head of a REPLY frame (everything but the audio) whose audio is
+/// `audio_len` bytes, for a vectored write (see [`emit_tick_head`]).
+pub fn emit_reply_head<'w>(w: &'w mut Writer, number: u64, commands: &[BoardCommand], audio_len: usize) -> &'w [u8] {
+    reply_head(w, number, commands).finish_head(audio_len)
+}
+
+fn reply_head<'w>(w: &'w mut Writer, number: u64, commands: &[BoardCommand]) -> &'w mut Writer {
     w.begin(MessageType::Reply).u64(number);
     let n = commands.len().min(u16::MAX as usize);
     w.u16(n as u16);
@@ -615,7 +642,7 @@ pub fn emit_reply<'w>(w: &'w mut Writer, number: u64, commands: &[BoardCommand],
             CommandKind::SendHdlc { frame } => w.u8(CMD_HDLC).u16(frame.len() as u16).bytes(frame.as_bytes()),
         };
     }
-    w.bytes(audio).finish()
+    w
 }
 
 /// Parse a REPLY body into the caller's buffers; returns the tick number.
@@ -704,6 +731,11 @@ mod tests {
             0xD5, 0xD4,                      // audio
         ];
         assert_eq!(f, want);
+        // The head for a vectored write, followed by the audio, is the same
+        // frame.
+        let mut head = emit_tick_head(&mut w, &h, &[ev], 2).to_vec();
+        head.extend_from_slice(&[0xD5, 0xD4]);
+        assert_eq!(head, want);
         let (t, r) = split_frame(body(&f)).unwrap();
         assert_eq!(t, MessageType::Tick);
         let mut audio = [0u8; 2];
@@ -739,6 +771,9 @@ mod tests {
         ];
         let mut w = Writer::new();
         let f = emit_reply(&mut w, 42, &cmds, &[1, 2, 3]).to_vec();
+        let mut head = emit_reply_head(&mut w, 42, &cmds, 3).to_vec();
+        head.extend_from_slice(&[1, 2, 3]);
+        assert_eq!(head, f, "head + audio is the whole frame");
         let (t, r) = split_frame(body(&f)).unwrap();
         assert_eq!(t, MessageType::Reply);
         let mut audio = [0u8; 3];
