@@ -41,6 +41,17 @@ loop_drop = "600ms"
 caller_id = "fsk"
 "#;
 
+/// The board, and alice calling line 1 at 1 s with `source` (a scenario
+/// line: `record = …` or `audio = …`) until the IVR answers; then her
+/// `steps`; then `more` (other actors).
+fn alice(source: &str, steps: &str, more: &str) -> String {
+    format!(
+        "{BOARD}\n[[caller]]\nname = \"alice\"\nfrom = \"13800138000\"\nline = 1\n{source}\nsteps = [\n  \
+         {{ at = \"1s\", do = \"call\" }},\n  {{ wait_for = \"answered\", timeout = \"30s\", desc = \"the IVR answers\" }},\n\
+         {steps}\n]\n{more}"
+    )
+}
+
 /// What to expect in a recording: prompts and spoken values in a row (one
 /// `Play` of the flow).
 enum Part<'a> {
@@ -147,24 +158,17 @@ fn demo_ivr(tag: &str) -> (Scratch, String) {
 #[test]
 fn order_status_is_spoken_with_the_right_number_and_date() {
     let (ivr, extra) = demo_ivr("ivr-order");
-    let scenario = format!(
-        r#"{BOARD}
-[[caller]]
-name = "alice"
-from = "13800138000"
-line = 1
-record = "{{dir}}/alice.wav"
-steps = [
-  {{ at = "1s", do = "call" }},
-  {{ wait_for = "answered", timeout = "30s", desc = "the IVR answers" }},
-  {{ wait_for = "silence", for = "1500ms", timeout = "60s", desc = "greeting and menu played" }},
-  {{ do = "dtmf", digits = "3" }},
-  {{ wait_for = "silence", for = "1500ms", timeout = "30s", desc = "asked for the order number" }},
-  {{ do = "dtmf", digits = "10001#" }},
-  {{ wait_for = "silence", for = "1500ms", timeout = "90s", desc = "status, date and the menu again" }},
-  {{ do = "hangup" }},
-]
-"#
+    let scenario = alice(
+        r#"record = "{dir}/alice.wav""#,
+        r#"
+  { wait_for = "silence", for = "1500ms", timeout = "60s", desc = "greeting and menu played" },
+  { do = "dtmf", digits = "3" },
+  { wait_for = "silence", for = "1500ms", timeout = "30s", desc = "asked for the order number" },
+  { do = "dtmf", digits = "10001#" },
+  { wait_for = "silence", for = "1500ms", timeout = "90s", desc = "status, date and the menu again" },
+  { do = "hangup" },
+"#,
+        "",
     );
     let r = run("ivr-order-run", &scenario, "ivr:main", &extra);
     r.assert_passed();
@@ -213,26 +217,19 @@ steps = [
 #[test]
 fn an_unknown_order_and_invalid_keys_follow_the_retry_paths() {
     let (ivr, extra) = demo_ivr("ivr-invalid");
-    let scenario = format!(
-        r#"{BOARD}
-[[caller]]
-name = "alice"
-from = "13800138000"
-line = 1
-record = "{{dir}}/alice.wav"
-steps = [
-  {{ at = "1s", do = "call" }},
-  {{ wait_for = "answered", timeout = "30s" }},
-  {{ wait_for = "silence", for = "1500ms", timeout = "60s", desc = "greeting and menu played" }},
-  {{ do = "dtmf", digits = "7" }},
-  {{ wait_for = "silence", for = "1500ms", timeout = "60s", desc = "invalid choice, menu again" }},
-  {{ do = "dtmf", digits = "3" }},
-  {{ wait_for = "silence", for = "1500ms", timeout = "30s" }},
-  {{ do = "dtmf", digits = "99999#" }},
-  {{ wait_for = "silence", for = "1500ms", timeout = "60s", desc = "no such order, menu again" }},
-  {{ do = "hangup" }},
-]
-"#
+    let scenario = alice(
+        r#"record = "{dir}/alice.wav""#,
+        r#"
+  { wait_for = "silence", for = "1500ms", timeout = "60s", desc = "greeting and menu played" },
+  { do = "dtmf", digits = "7" },
+  { wait_for = "silence", for = "1500ms", timeout = "60s", desc = "invalid choice, menu again" },
+  { do = "dtmf", digits = "3" },
+  { wait_for = "silence", for = "1500ms", timeout = "30s" },
+  { do = "dtmf", digits = "99999#" },
+  { wait_for = "silence", for = "1500ms", timeout = "60s", desc = "no such order, menu again" },
+  { do = "hangup" },
+"#,
+        "",
     );
     let r = run("ivr-invalid-run", &scenario, "ivr:main", &extra);
     r.assert_passed();
@@ -258,30 +255,23 @@ steps = [
 #[test]
 fn no_input_retries_then_the_operator_takes_the_call_with_its_data() {
     let (_ivr, extra) = demo_ivr("ivr-noinput");
-    let scenario = format!(
-        r#"{BOARD}
-[[caller]]
-name = "alice"
-from = "13800138000"
-line = 1
-audio = {{ pattern = 7 }}
-steps = [
-  {{ at = "1s", do = "call" }},
-  {{ wait_for = "answered", timeout = "30s" }},
-  {{ expect = "audio", pattern = 13, within = "120s", desc = "after three tries without a key the operator answers" }},
-  {{ after = "2s", do = "hangup" }},
-]
-
+    let scenario = alice(
+        r#"audio = { pattern = 7 }"#,
+        r#"
+  { expect = "audio", pattern = 13, within = "120s", desc = "after three tries without a key the operator answers" },
+  { after = "2s", do = "hangup" },
+"#,
+        r#"
 [[phone]]
 port = 8
 number = "804"
 auto_answer = 1
-audio = {{ pattern = 13 }}
+audio = { pattern = 13 }
 steps = [
-  {{ wait_for = "ringing", timeout = "120s", desc = "the operator is rung" }},
-  {{ expect = "audio", pattern = 7, within = "10s", desc = "the operator hears the caller" }},
+  { wait_for = "ringing", timeout = "120s", desc = "the operator is rung" },
+  { expect = "audio", pattern = 7, within = "10s", desc = "the operator hears the caller" },
 ]
-"#
+"#,
     );
     let r = run("ivr-noinput-run", &scenario, "ivr:main", &extra);
     r.assert_passed();
@@ -296,22 +286,15 @@ steps = [
 #[test]
 fn barge_in_stops_the_greeting_within_a_tick_of_the_key() {
     let (ivr, extra) = demo_ivr("ivr-barge");
-    let scenario = format!(
-        r#"{BOARD}
-[[caller]]
-name = "alice"
-from = "13800138000"
-line = 1
-record = "{{dir}}/alice.wav"
-steps = [
-  {{ at = "1s", do = "call" }},
-  {{ wait_for = "answered", timeout = "30s" }},
-  {{ wait_for = "audio", timeout = "5s", desc = "the greeting starts" }},
-  {{ after = "500ms", do = "dtmf", digits = "3" }},
-  {{ wait_for = "silence", for = "1500ms", timeout = "30s", desc = "asked for the order number" }},
-  {{ do = "hangup" }},
-]
-"#
+    let scenario = alice(
+        r#"record = "{dir}/alice.wav""#,
+        r#"
+  { wait_for = "audio", timeout = "5s", desc = "the greeting starts" },
+  { after = "500ms", do = "dtmf", digits = "3" },
+  { wait_for = "silence", for = "1500ms", timeout = "30s", desc = "asked for the order number" },
+  { do = "hangup" },
+"#,
+        "",
     );
     let r = run("ivr-barge-run", &scenario, "ivr:main", &extra);
     r.assert_passed();
@@ -347,22 +330,15 @@ fn a_voicemail_is_stored_with_what_the_caller_said() {
     let (_ivr, extra) = demo_ivr("ivr-vm");
     // The caller's message: the digits 1 2 3 (the recording must hold
     // them), then silence until the flow ends the message.
-    let scenario = format!(
-        r#"{BOARD}
-[[caller]]
-name = "alice"
-from = "13800138000"
-line = 1
-audio = {{ sequence = [ {{ silence = "60s" }} ] }}
-steps = [
-  {{ at = "1s", do = "call" }},
-  {{ wait_for = "answered", timeout = "30s" }},
-  {{ after = "1s", do = "dtmf", digits = "8" }},
-  {{ wait_for = "silence", for = "700ms", timeout = "60s", desc = "the message prompt and the beep" }},
-  {{ do = "dtmf", digits = "123" }},
-  {{ wait_for = "ended", timeout = "60s", desc = "the flow thanks and hangs up after 5 s of silence" }},
-]
-"#
+    let scenario = alice(
+        r#"audio = { sequence = [ { silence = "60s" } ] }"#,
+        r#"
+  { after = "1s", do = "dtmf", digits = "8" },
+  { wait_for = "silence", for = "700ms", timeout = "60s", desc = "the message prompt and the beep" },
+  { do = "dtmf", digits = "123" },
+  { wait_for = "ended", timeout = "60s", desc = "the flow thanks and hangs up after 5 s of silence" },
+"#,
+        "",
     );
     let r = run("ivr-vm-run", &scenario, "ivr:main", &extra);
     r.assert_passed();
@@ -463,26 +439,19 @@ steps = [
 #[test]
 fn a_queue_nobody_answers_goes_on_at_its_failure_branch() {
     let (ivr, extra) = demo_ivr("ivr-queue");
-    let scenario = format!(
-        r#"{BOARD}
-[[caller]]
-name = "alice"
-from = "13800138000"
-line = 1
-record = "{{dir}}/alice.wav"
-steps = [
-  {{ at = "1s", do = "call" }},
-  {{ wait_for = "answered", timeout = "30s" }},
-  {{ after = "1s", do = "dtmf", digits = "2" }},
-  {{ wait_for = "ringback", timeout = "20s", desc = "support (803) is rung" }},
-  {{ wait_for = "ended", timeout = "90s", desc = "nobody answers in 30 s: all busy, an empty message, goodbye" }},
-]
-
+    let scenario = alice(
+        r#"record = "{dir}/alice.wav""#,
+        r#"
+  { after = "1s", do = "dtmf", digits = "2" },
+  { wait_for = "ringback", timeout = "20s", desc = "support (803) is rung" },
+  { wait_for = "ended", timeout = "90s", desc = "nobody answers in 30 s: all busy, an empty message, goodbye" },
+"#,
+        r#"
 [[phone]]
 port = 7
 number = "803"
-steps = [ {{ wait_for = "ringing", timeout = "30s", desc = "803 rings and does not answer" }} ]
-"#
+steps = [ { wait_for = "ringing", timeout = "30s", desc = "803 rings and does not answer" } ]
+"#,
     );
     let r = run("ivr-queue-run", &scenario, "ivr:main", &extra);
     r.assert_passed();

@@ -54,15 +54,7 @@ pub(crate) struct PendingRecording {
 
 /// Local wall-clock time for schedules.
 pub(crate) fn local_now() -> LocalTime {
-    use chrono::{Datelike, Local, Timelike};
-    let t = Local::now();
-    LocalTime {
-        year: t.year(),
-        month: t.month() as u8,
-        day: t.day() as u8,
-        weekday: t.weekday().num_days_from_monday() as u8,
-        minute: (t.hour() * 60 + t.minute()) as u16,
-    }
+    LocalTime::from_datetime(&chrono::Local::now().naive_local())
 }
 
 impl Core {
