@@ -3,6 +3,7 @@
 //! The binary `ctiboxd` is a thin shell over this library so that tests can
 //! run the daemon's parts directly.
 
+pub mod acd;
 pub mod api;
 pub mod config;
 pub mod core;
