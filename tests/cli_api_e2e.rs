@@ -651,7 +651,7 @@ fn config_check() {
     let (code, out, err) = offline(&["config", "check", good]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.starts_with("ok: 4 trunk lines in 1 trunk group, 4 extensions, 2 ring groups, 5 dial-plan routes, 4 users"),
+        out.starts_with("ok: 4 trunk lines in 1 trunk group, 4 extensions, 2 ring groups, 5 dial-plan routes, 5 users"),
         "{out}"
     );
     assert!(out.trim_end().ends_with("; 1 IVR flow"), "{out}");

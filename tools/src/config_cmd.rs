@@ -133,7 +133,7 @@ mod tests {
         let s = summary(&c, None);
         assert!(
             s.starts_with(
-                "ok: 4 trunk lines in 1 trunk group, 4 extensions, 2 ring groups, 5 dial-plan routes, 4 users"
+                "ok: 4 trunk lines in 1 trunk group, 4 extensions, 2 ring groups, 5 dial-plan routes, 5 users"
             ),
             "{s}"
         );

@@ -125,6 +125,86 @@ name = "bob"
 role = "agent"
 password = "bob"
 extension = "802"
+
+[[user]]
+name = "carol"
+role = "agent"
+password = "carol"
+extension = "803"
+
+# --- ACD: queues and agents (docs/config-acd.md) ---------------------------
+# Agents log in and change state from any phone with these codes:
+#   *51 AGENT * PIN #   log in (e.g. *511001*1111#) at that phone
+#   *52                 log out
+#   *53                 ready for calls
+#   *54 [REASON] #      not ready, with an optional reason code
+# Each code is * or # and digits; the dial plan collects them by itself.
+[acd]
+login_code = "*51"
+logout_code = "*52"
+ready_code = "*53"
+not_ready_code = "*54"
+seed = 1                        # weighted_random's choices repeat with the seed
+
+# A queue is reached as the target `queue:NAME` (trunk inbound, routes, ring
+# group no_answer, another queue's overflow) and from IVR `queue` nodes.
+[[queue]]
+name = "sales"                  # lower-case letters, digits, _ or -
+title = "Sales"                 # what consoles show (default: the name)
+# strategy: ring_all, round_robin, longest_idle, fewest_calls,
+# least_talk_time, linear, weighted_random or skills
+strategy = "longest_idle"
+members = ["1001", "1002"]      # agent ids
+# weights = { "1002" = 3 }      # weighted_random: shares (default 1)
+offer_timeout = "15s"           # an agent's phone rings this long (1s to 5m)
+no_answer = "not_ready"         # an agent who lets it ring out: not_ready or ready
+wrap_up = "5s"                  # after-call work before the next call (up to 1h)
+max_wait = "3m"                 # then the caller leaves for overflow
+# max_len = 20                  # more waiting callers go to overflow at once
+overflow = "ext:804"            # after max_wait, when full or empty (default hangup)
+join_empty = true               # callers may wait while no agent is logged in
+leave_empty = false             # callers leave when the last agent logs out
+sticky = "20s"                  # the caller's personal manager rings first ("0s": off)
+service_level = "20s"           # answered within this counts as in service
+announce = "60s"                # position and expected wait, this often ("off")
+# comfort = ["queue/comfort"]   # prompts between the music…
+# comfort_every = "45s"         # …this often
+# music_on_hold = "hold.wav"    # relative to this file (default: [system]'s)
+callback_key = "*"              # the caller presses * to be called back instead
+# language = "zh-CN"            # announcements: zh-CN, en or ru (default: country's)
+
+[[queue]]
+name = "support"
+title = "Support"
+strategy = "skills"             # callers' required skills pick the agent
+members = ["1001", "1002", "1003"]
+# relax = [ { after = "30s", lower = 1 }, { after = "90s", lower = "any" } ]
+#   after waiting 30s a caller's minimum levels drop by 1; after 90s any
+#   member will do
+
+[[agent]]
+id = "1001"                     # digits: typed on the phone after *51
+name = "Alice"
+pin = "1111"                    # 4 to 8 digits
+extension = "801"               # her usual phone (a login elsewhere overrides)
+skills = { sales = 8, english = 5 }   # levels 1 to 10
+user = "alice"                  # the API user who is this agent
+
+[[agent]]
+id = "1002"
+name = "Bob"
+pin = "2222"
+extension = "802"
+skills = { sales = 5, support = 3 }
+user = "bob"
+
+[[agent]]
+id = "1003"
+name = "Carol"
+pin = "3333"
+extension = "803"
+skills = { support = 9 }
+user = "carol"
 "##;
 
 /// The demo's IVR flow: greeting, 1 sales, 2 support, 3 order status

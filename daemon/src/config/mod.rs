@@ -4,12 +4,13 @@
 //! Loading happens in two checks. [`Config::parse`] reads the file and checks
 //! everything that needs no hardware: syntax, unknown keys, types, durations,
 //! numbers, names that refer to each other, digit maps, tone patterns,
-//! users. [`Config::check_board`] then checks channel numbers and kinds
-//! against the layout of the opened board. Both report *every* problem, each
-//! as `file:line:col: what is wrong`.
+//! users, ACD queues and agents (`acd.rs`). [`Config::check_board`] then
+//! checks channel numbers and kinds against the layout of the opened board.
+//! Both report *every* problem, each as `file:line:col: what is wrong`.
 //!
 //! See [`demo::DEMO_CONFIG`] for a complete, commented example.
 
+mod acd;
 pub mod demo;
 mod raw;
 pub mod source;
@@ -24,6 +25,7 @@ use ctibox_driver::hal::{BoardInfo, ChannelId, ChannelKind};
 use ctibox_driver::signaling::digitmap::{DigitMap, Pattern};
 use toml::Spanned;
 
+pub use acd::{AcdConfig, AgentConfig, QueueConfig};
 pub use source::{ConfigError, ConfigErrors, Source, parse_duration_ms};
 
 /// Where a call goes.
@@ -41,6 +43,8 @@ pub enum Target {
     Hangup,
     /// An IVR flow, by name.
     Ivr(String),
+    /// An ACD queue, by name.
+    Queue(String),
 }
 
 impl std::fmt::Display for Target {
@@ -52,6 +56,7 @@ impl std::fmt::Display for Target {
             Target::Trunk(n) => write!(f, "trunk:{n}"),
             Target::Hangup => f.write_str("hangup"),
             Target::Ivr(n) => write!(f, "ivr:{n}"),
+            Target::Queue(n) => write!(f, "queue:{n}"),
         }
     }
 }
@@ -153,6 +158,8 @@ pub struct Route {
 pub struct DialPlan {
     /// When an extension has dialled enough.
     pub digit_map: DigitMap,
+    /// The map's patterns as written, then `CODE.` for each ACD feature
+    /// code the written ones do not collect.
     pub digit_map_text: Vec<String>,
     pub first_digit_ms: u64,
     pub interdigit_ms: u64,
@@ -224,6 +231,12 @@ pub struct Config {
     pub tones: Vec<(ToneKind, String)>,
     /// The IVR: where flows are, and the CRM for webhooks.
     pub ivr: IvrConfig,
+    /// `[acd]`: the agents' feature codes.
+    pub acd: AcdConfig,
+    /// `[[queue]]`s, in file order.
+    pub queues: Vec<QueueConfig>,
+    /// `[[agent]]`s, in file order.
+    pub agents: Vec<AgentConfig>,
     /// Things that work but deserve a look (`config check` prints them).
     pub warnings: Vec<ConfigError>,
 }
@@ -299,7 +312,7 @@ pub fn parse_channels(text: &str) -> Result<Vec<ChannelId>, String> {
 }
 
 /// Parse a call target: `ext`, `ext:801`, `group:600`, `trunk:pstn`,
-/// `ivr:main`, `hangup`.
+/// `ivr:main`, `queue:sales`, `hangup`.
 pub fn parse_target(text: &str) -> Result<Target, String> {
     let t = text.trim();
     let (kind, arg) = match t.split_once(':') {
@@ -313,9 +326,9 @@ pub fn parse_target(text: &str) -> Result<Target, String> {
         ("trunk", Some(n)) if !n.is_empty() => Ok(Target::Trunk(n.into())),
         ("hangup", None) => Ok(Target::Hangup),
         ("ivr", Some(n)) if !n.is_empty() => Ok(Target::Ivr(n.into())),
-        ("queue", _) => Err(format!("`{t}`: ACD queues are not available in this version of ctibox yet")),
+        ("queue", Some(n)) if !n.is_empty() => Ok(Target::Queue(n.into())),
         _ => Err(format!(
-            "`{t}` is not a call target (use ext, ext:NUMBER, group:NUMBER, trunk:NAME, ivr:FLOW or hangup)"
+            "`{t}` is not a call target (use ext, ext:NUMBER, group:NUMBER, trunk:NAME, ivr:FLOW, queue:NAME or hangup)"
         )),
     }
 }
@@ -594,7 +607,7 @@ impl Config {
                 None => Target::Hangup,
                 Some(t) => match parse_target(t.get_ref()) {
                     Ok(Target::DialledExtension) | Ok(Target::Trunk(_)) => {
-                        ck.err(t.span(), "no_answer: use ext:NUMBER, group:NUMBER or hangup");
+                        ck.err(t.span(), "no_answer: use ext:NUMBER, group:NUMBER, queue:NAME, ivr:FLOW or hangup");
                         Target::Hangup
                     }
                     Ok(x) => x,
@@ -670,6 +683,9 @@ impl Config {
                 }
             }
         }
+        // [acd] feature codes, and the digit-map patterns that collect them.
+        let (acd_config, code_patterns) = acd::feature_codes(&mut ck, &raw, &map_text);
+        map_text.extend(code_patterns);
         let digit_map = match DigitMap::from_patterns(map_text.iter().map(String::as_str)) {
             Ok(m) => m,
             Err(e) => {
@@ -683,11 +699,13 @@ impl Config {
         // Cross references: targets must exist.
         let group_numbers: HashSet<&str> = ring_groups.iter().map(|g| g.number.as_str()).collect();
         let trunk_set: HashSet<&str> = trunks.iter().map(|t| t.name.as_str()).collect();
+        let queue_names = acd::queue_names(&raw);
         let check_target = |t: &Target| -> Option<String> {
             match t {
                 Target::Extension(n) if !ext_numbers.contains(n) => Some(format!("there is no extension {n}")),
                 Target::Group(n) if !group_numbers.contains(n.as_str()) => Some(format!("there is no ring group {n}")),
                 Target::Trunk(n) if !trunk_set.contains(n.as_str()) => Some(format!("there is no trunk `{n}`")),
+                Target::Queue(n) if !queue_names.contains(n) => Some(format!("there is no queue `{n}`")),
                 _ => None,
             }
         };
@@ -813,6 +831,10 @@ impl Config {
             });
         }
 
+        // [[agent]], [[queue]]
+        let known = acd::Known { extensions: &ext_numbers, ring_groups: &ring_groups, users: &users, country };
+        let (queues, agents) = acd::queues_and_agents(&mut ck, &raw, &known, &mut ivr.refs);
+
         // [tones]
         let mut tones: Vec<(ToneKind, String)> = Vec::new();
         for (k, v) in &raw.tones {
@@ -846,6 +868,9 @@ impl Config {
                 users,
                 tones,
                 ivr,
+                acd: acd_config,
+                queues,
+                agents,
                 warnings,
                 source: src,
             })
@@ -870,6 +895,12 @@ impl Config {
                     Some(d) => Some(d),
                     None => Some(base.join("ivr")).filter(|d| d.is_dir()),
                 };
+                // So is a queue's music.
+                for q in &mut c.queues {
+                    if let Some(m) = q.music_on_hold.take() {
+                        q.music_on_hold = Some(if m.is_relative() { base.join(m) } else { m });
+                    }
+                }
                 Ok(c)
             }
             Err(e) => Err(ConfigErrors(vec![ConfigError {
@@ -953,6 +984,16 @@ impl Config {
     pub fn ring_group(&self, number: &str) -> Option<&RingGroup> {
         self.ring_groups.iter().find(|g| g.number == number)
     }
+    pub fn queue(&self, name: &str) -> Option<&QueueConfig> {
+        self.queues.iter().find(|q| q.spec.name == name)
+    }
+    pub fn agent(&self, id: &str) -> Option<&AgentConfig> {
+        self.agents.iter().find(|a| a.spec.id == id)
+    }
+    /// The agent an API user is (`user = "alice"` in its `[[agent]]`).
+    pub fn agent_of_user(&self, user: &str) -> Option<&AgentConfig> {
+        self.agents.iter().find(|a| a.user.as_deref() == Some(user))
+    }
     /// The first route whose pattern matches the dialled digits completely.
     pub fn route(&self, digits: &str) -> Option<&Route> {
         use ctibox_driver::signaling::digitmap::PatternMatch;
@@ -976,3 +1017,5 @@ fn check_backend(spec: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_acd;

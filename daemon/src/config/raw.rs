@@ -1,6 +1,8 @@
 //! The config file as written: serde structs that keep every value's span
 //! so validation can point at the line. Unknown keys are errors.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -27,7 +29,13 @@ pub struct RawConfig {
     pub users: Vec<Spanned<RawUser>>,
     /// Call-progress tone overrides: kind → pattern (e.g. a learned one).
     #[serde(default)]
-    pub tones: std::collections::BTreeMap<Spanned<String>, Spanned<String>>,
+    pub tones: BTreeMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    pub acd: Option<RawAcd>,
+    #[serde(default, rename = "queue")]
+    pub queues: Vec<Spanned<RawQueue>>,
+    #[serde(default, rename = "agent")]
+    pub agents: Vec<Spanned<RawAgent>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -124,4 +132,67 @@ pub struct RawUser {
     pub password_hash: Option<Spanned<String>>,
     pub password: Option<Spanned<String>>,
     pub extension: Option<Spanned<String>>,
+}
+
+/// `[acd]`: the agents' feature codes and the weighted-random seed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAcd {
+    pub login_code: Option<Spanned<String>>,
+    pub logout_code: Option<Spanned<String>>,
+    pub ready_code: Option<Spanned<String>>,
+    pub not_ready_code: Option<Spanned<String>>,
+    pub seed: Option<Spanned<i64>>,
+}
+
+/// One `[[queue]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQueue {
+    pub name: Spanned<String>,
+    pub title: Option<Spanned<String>>,
+    pub strategy: Spanned<String>,
+    pub members: Spanned<Vec<Spanned<String>>>,
+    /// Agent id → share (weighted random).
+    pub weights: Option<BTreeMap<Spanned<String>, Spanned<i64>>>,
+    pub offer_timeout: Option<Spanned<String>>,
+    pub no_answer: Option<Spanned<String>>,
+    pub wrap_up: Option<Spanned<String>>,
+    pub max_wait: Option<Spanned<String>>,
+    pub max_len: Option<Spanned<i64>>,
+    pub overflow: Option<Spanned<String>>,
+    pub join_empty: Option<Spanned<bool>>,
+    pub leave_empty: Option<Spanned<bool>>,
+    pub relax: Option<Vec<Spanned<RawRelax>>>,
+    pub sticky: Option<Spanned<String>>,
+    pub service_level: Option<Spanned<String>>,
+    pub announce: Option<Spanned<String>>,
+    pub comfort: Option<Spanned<Vec<Spanned<String>>>>,
+    pub comfort_every: Option<Spanned<String>>,
+    pub music_on_hold: Option<Spanned<String>>,
+    pub callback_key: Option<Spanned<String>>,
+    pub language: Option<Spanned<String>>,
+}
+
+/// One skill-relaxation step: `{ after = "30s", lower = 1 }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRelax {
+    pub after: Spanned<String>,
+    /// A level (1–9) or `"any"`; checked in validation so the message can
+    /// say both.
+    pub lower: Spanned<toml::Value>,
+}
+
+/// One `[[agent]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAgent {
+    pub id: Spanned<String>,
+    pub name: Option<Spanned<String>>,
+    pub pin: Option<Spanned<String>>,
+    pub extension: Option<Spanned<String>>,
+    /// Skill → level.
+    pub skills: Option<BTreeMap<Spanned<String>, Spanned<i64>>>,
+    pub user: Option<Spanned<String>>,
 }

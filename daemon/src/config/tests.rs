@@ -40,7 +40,7 @@ fn demo_config_is_valid_and_fits_its_board() {
     assert_eq!(c.trunks.len(), 1);
     assert_eq!(c.extensions.len(), 4);
     assert_eq!(c.trunks[0].channels, (1..=4).map(ChannelId).collect::<Vec<_>>());
-    assert_eq!(c.users.len(), 4);
+    assert_eq!(c.users.len(), 5);
     assert!(c.warnings.iter().all(|w| w.message.contains("plain-text password")));
     let b = ctibox_boardsim::open_board(&c.board.replace("country=CN", "country=CN,pace=fast"), "test").unwrap();
     c.check_board(b.board.info()).unwrap();
@@ -98,7 +98,7 @@ fn channel_conflicts_and_ranges() {
 fn references_must_exist() {
     one_error(&BASE.replace("inbound = \"ext:801\"", "inbound = \"ext:999\""), 8, "there is no extension 999");
     one_error(&BASE.replace("inbound = \"ext:801\"", "inbound = \"group:600\""), 8, "there is no ring group 600");
-    one_error(&BASE.replace("inbound = \"ext:801\"", "inbound = \"queue:sales\""), 8, "not available in this version");
+    one_error(&BASE.replace("inbound = \"ext:801\"", "inbound = \"queue:sales\""), 8, "there is no queue `sales`");
     let group = format!("{BASE}\n[[ring_group]]\nnumber = \"600\"\nmembers = [\"801\", \"805\"]\n");
     one_error(&group, 20, "member 805 is not an extension");
     let clash = format!("{BASE}\n[[ring_group]]\nnumber = \"801\"\nmembers = [\"801\"]\n");

@@ -325,6 +325,7 @@ impl Core {
             }
             Target::Hangup => Err(CoreError::NoRoute(number.to_string())),
             Target::Ivr(f) => Ok(Destination::Ivr(f.clone())),
+            Target::Queue(_) => Err(CoreError::NoRoute(number.to_string())), // ACD wiring: lead
         }
     }
 

@@ -7,14 +7,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::check::{CheckContext, check_flows};
-use super::flow::Flow;
+use super::flow::{Flow, Lang};
 use super::parse::load_dir;
 use super::prompts::{PromptIndex, Prompts};
 use crate::config::{Config, ConfigError, ConfigErrors};
 
-/// `queue` nodes naming a queue the config does not have (until the ACD
-/// exists: a ring group, by number or name). Names with `${…}` are only
-/// known during a call.
+/// `queue` nodes naming a queue the config does not have: neither a
+/// `[[queue]]` nor a ring group (by number or name). Names with `${…}` are
+/// only known during a call.
 fn queue_errors(config: &Config, flows: &[Flow]) -> Vec<ConfigError> {
     use super::flow::NodeKind;
     let mut out = Vec::new();
@@ -22,6 +22,7 @@ fn queue_errors(config: &Config, flows: &[Flow]) -> Vec<ConfigError> {
         for n in &f.nodes {
             if let NodeKind::Queue { queue, .. } = &n.kind
                 && queue.is_literal()
+                && config.queue(&queue.text).is_none()
                 && !config
                     .ring_groups
                     .iter()
@@ -32,10 +33,29 @@ fn queue_errors(config: &Config, flows: &[Flow]) -> Vec<ConfigError> {
                     line: Some(n.line),
                     col: None,
                     message: format!(
-                        "node `{}`: there is no queue `{}` (queues are ring groups, by number or name, until ctibox has ACD queues)",
+                        "node `{}`: there is no queue `{}` (neither a [[queue]] name nor a ring group's number or name)",
                         n.name, queue.text
                     ),
                 });
+            }
+        }
+    }
+    out
+}
+
+/// Comfort prompts of `[[queue]]`s that the prompt set does not have in the
+/// queue's language.
+fn comfort_errors(config: &Config, index: &PromptIndex) -> Vec<ConfigError> {
+    let mut out = Vec::new();
+    for q in &config.queues {
+        let lang = Lang::parse(&q.language).unwrap_or(Lang::En);
+        for (i, name) in q.comfort.iter().enumerate() {
+            if !index.has(lang, name) {
+                out.push(q.comfort_error(
+                    &config.source,
+                    i,
+                    format!("queue `{}`: comfort prompt `{name}` does not exist in {}", q.name(), lang.code()),
+                ));
             }
         }
     }
@@ -96,6 +116,7 @@ impl IvrSet {
                 }
             }
         }
+        errors.extend(comfort_errors(config, &index));
         for (name, span) in &config.ivr.refs {
             if !flows.contains_key(name) {
                 let msg = match &config.ivr.dir {
@@ -190,6 +211,33 @@ mod tests {
         // A missing directory is named.
         let e = IvrSet::load(&config(&d.path().join("nope"), "ivr:main")).unwrap_err().to_string();
         assert!(e.contains("nope is not a directory"), "{e}");
+    }
+
+    #[test]
+    fn queue_nodes_name_acd_queues_and_comfort_prompts_must_exist() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("main.toml"), "start = \"q\"\n\n[nodes.q]\ntype = \"queue\"\nqueue = \"sales\"\n")
+            .unwrap();
+        let text = |comfort: &str| {
+            format!(
+                "[board]\nbackend = \"builtin:fxo=1,fxs=1\"\n\n[ivr]\ndir = \"{}\"\n\n[[trunk]]\nname = \"pstn\"\n\
+                 channels = \"1\"\ninbound = \"ivr:main\"\n\n[[agent]]\nid = \"1001\"\npin = \"1234\"\n\n\
+                 [[queue]]\nname = \"sales\"\nstrategy = \"linear\"\nmembers = [\"1001\"]\nlanguage = \"en\"\n\
+                 comfort = [{comfort}]\n",
+                d.path().display()
+            )
+        };
+        // `sales` is a [[queue]], not a ring group: the node is fine.
+        let good = Config::parse("c.toml", &text("\"goodbye\"")).expect("config parses");
+        IvrSet::load(&good).expect("loads");
+        // A comfort prompt the prompt set lacks, at its place in the list.
+        let bad = Config::parse("c.toml", &text("\"goodbye\", \"queue/nope\"")).expect("config parses");
+        let e = IvrSet::load(&bad).unwrap_err().to_string();
+        assert_eq!(e, "c.toml:21:23: queue `sales`: comfort prompt `queue/nope` does not exist in en");
+        // Without the queue, the node names nothing.
+        let none = Config::parse("c.toml", &text("").replace("name = \"sales\"", "name = \"other\"")).unwrap();
+        let e = IvrSet::load(&none).unwrap_err().to_string();
+        assert!(e.contains("node `q`: there is no queue `sales` (neither a [[queue]] name"), "{e}");
     }
 
     #[test]
