@@ -2,8 +2,8 @@
 //! operations ([`JournalOp`]) that the call model sends to the records
 //! thread, with how each one is applied.
 //!
-//! One call id links every leg, event and transfer of a call (later work adds
-//! recordings and queue entries keyed by the same id). Ids are allocated by
+//! One call id links every leg, event, transfer, voicemail and ACD queue
+//! event of a call (later work adds recordings keyed by the same id). Ids are allocated by
 //! the daemon through [`super::RecordsHandle::next_call_id`] and
 //! [`super::RecordsHandle::next_leg_id`] before anything is written, so the
 //! call model never waits for the database to learn an id.
@@ -13,6 +13,7 @@ use std::fmt;
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize, Serializer};
 
+use super::acd::{self, AgentStateKind, QueueEventKind};
 use super::phone;
 
 /// Identifies a call in the journal.
@@ -265,6 +266,32 @@ pub enum JournalOp {
     CallEnded { call: CallId, at: Stamp, cause: HangupCause, detail: String },
     /// A caller left a voicemail (the WAV file is written).
     Voicemail { call: CallId, mailbox: String, caller: String, path: String, duration_ms: i64, at: Stamp },
+    /// Something happened to a call in an ACD queue (see [`QueueEventKind`]).
+    QueueEvent {
+        call: CallId,
+        queue: String,
+        kind: QueueEventKind,
+        /// The agent concerned (offered, answering, not answering).
+        agent: Option<String>,
+        /// Place in the queue, 1 first.
+        position: Option<u32>,
+        /// Time waited in the queue so far.
+        wait_ms: Option<i64>,
+        detail: serde_json::Value,
+        at: Stamp,
+    },
+    /// An agent entered a state at `at` (the previous one ends there).
+    AgentState {
+        agent: String,
+        state: AgentStateKind,
+        /// Why (a not-ready reason: `break`, `lunch`, `no_answer`); may be empty.
+        reason: String,
+        /// Where the agent sits; `None` when logged out.
+        extension: Option<String>,
+        /// The call the state is about (offered, on call, wrap-up).
+        call: Option<CallId>,
+        at: Stamp,
+    },
 }
 
 impl JournalOp {
@@ -283,6 +310,8 @@ impl JournalOp {
             JournalOp::Transfer { .. } => "transfer",
             JournalOp::CallEnded { .. } => "call ended",
             JournalOp::Voicemail { .. } => "voicemail",
+            JournalOp::QueueEvent { .. } => "queue event",
+            JournalOp::AgentState { .. } => "agent state",
         }
     }
 }
@@ -480,6 +509,27 @@ pub(crate) fn apply(conn: &Connection, op: &JournalOp) -> Result<(), ApplyError>
             )
             .and_then(|mut s| s.execute(params![call.0, mailbox, caller, path, duration_ms, at.board_ms, at.wall_ms]))
             .map_err(|source| unknown_parent(conn, name, *call, None, source))?;
+        }
+        JournalOp::QueueEvent { call, queue, kind, agent, position, wait_ms, detail, at } => {
+            let event = acd::NewQueueEvent {
+                call: *call,
+                queue,
+                kind: *kind,
+                agent: agent.as_deref(),
+                position: *position,
+                wait_ms: *wait_ms,
+                detail,
+                at: *at,
+            };
+            acd::insert_queue_event(conn, &event).map_err(|source| unknown_parent(conn, name, *call, None, source))?;
+        }
+        JournalOp::AgentState { agent, state, reason, extension, call, at } => {
+            acd::insert_agent_state(conn, agent, *state, reason, extension.as_deref(), *call, *at).map_err(
+                |source| match call {
+                    Some(call) => unknown_parent(conn, name, *call, None, source),
+                    None => ApplyError::Sqlite { op: name, source },
+                },
+            )?;
         }
     }
     Ok(())

@@ -18,7 +18,9 @@
 //! - [`RecordsReader`] (cheap to clone) runs queries on read-only
 //!   connections, concurrently with the writer: the call journal
 //!   ([`journal_query`]), customers and the screen-pop lookup by phone
-//!   ([`customers`], [`phone`]), users, extensions and ring groups.
+//!   ([`customers`], [`phone`]), users, extensions and ring groups, ACD
+//!   queue events and agent states ([`acd`]) and their reports
+//!   ([`acd_report`]).
 //!
 //! Neither handle may be used from the real-time engine except
 //! [`RecordsHandle::submit`], which never blocks; the call model and the API
@@ -30,10 +32,12 @@
 //! the process being killed (`kill -9`); after a power loss the last
 //! transactions before it may be lost, never the database's consistency.
 //!
-//! Not implemented yet: recordings, queue entries and agent state tables
-//! (later migrations, keyed by call id and user id); retention and pruning;
+//! Not implemented yet: recordings (a later migration, keyed by call id);
+//! retention and pruning;
 //! backups (`VACUUM INTO` from a reader would do).
 
+pub mod acd;
+pub mod acd_report;
 pub mod csv;
 pub mod customers;
 pub mod directory;
@@ -53,6 +57,11 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+pub use acd::{
+    AgentHistoryPage, AgentStateKind, AgentStateRecord, HistoryRequest, LastCall, QueueEventKind, QueueEventRecord,
+    StateCursor,
+};
+pub use acd_report::{AgentReport, QueueReport, ServiceLevels, StateTimes};
 pub use customers::{AssignedAgent, Customer, CustomerId, CustomerPhone, CustomerQuery, CustomerUpdate, NewCustomer};
 pub use directory::{Extension, RingGroup, RingStrategy};
 pub use error::{OpenError, QueryError, SubmitError, WaitError, WriteError};

@@ -201,6 +201,40 @@ CREATE TABLE voicemail (
 CREATE INDEX voicemail_by_mailbox ON voicemail (mailbox, wall_ms);
 CREATE INDEX voicemail_by_call ON voicemail (call_id);
 "#,
+    // 3: ACD queue events and agent state history (records::acd).
+    r#"
+CREATE TABLE queue_events (
+    id          INTEGER PRIMARY KEY,
+    call_id     INTEGER NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+    queue       TEXT NOT NULL,                  -- the queue's name in the config
+    kind        TEXT NOT NULL CHECK (kind IN ('enter', 'offer', 'answer', 'no_answer', 'abandon', 'overflow',
+                    'timeout', 'callback', 'transfer', 'leave', 'priority')),
+    agent       TEXT,                           -- agent id; NULL when no agent is concerned
+    position    INTEGER,                        -- place in the queue, 1 first
+    wait_ms     INTEGER,                        -- time waited in the queue so far
+    detail      TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(detail)),
+    board_ms    INTEGER NOT NULL,
+    wall_ms     INTEGER NOT NULL
+);
+CREATE INDEX queue_events_by_call ON queue_events (call_id, id);
+CREATE INDEX queue_events_by_queue ON queue_events (queue, wall_ms);
+CREATE INDEX queue_events_by_time ON queue_events (wall_ms);
+
+CREATE TABLE agent_states (
+    id          INTEGER PRIMARY KEY,
+    agent       TEXT NOT NULL,                  -- agent id
+    state       TEXT NOT NULL CHECK (state IN ('logged_out', 'ready', 'not_ready', 'offered', 'on_call',
+                    'wrap_up')),
+    reason      TEXT NOT NULL DEFAULT '',       -- why (not ready: break, lunch, no_answer...)
+    extension   TEXT,                           -- where the agent sits; NULL when logged out
+    call_id     INTEGER REFERENCES calls (id) ON DELETE SET NULL,
+    board_ms    INTEGER NOT NULL,
+    wall_ms     INTEGER NOT NULL                -- the state begins here; the previous one ends here
+);
+CREATE INDEX agent_states_by_agent ON agent_states (agent, wall_ms);
+CREATE INDEX agent_states_by_time ON agent_states (wall_ms);
+CREATE INDEX agent_states_by_call ON agent_states (call_id) WHERE call_id IS NOT NULL;
+"#,
 ];
 
 /// Checks the first bytes of an existing file: an empty or missing file is
