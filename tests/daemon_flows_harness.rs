@@ -128,6 +128,12 @@ pub fn run(tag: &str, scenario: &str, inbound: &str, config_extra: &str) -> Run 
 /// [`run`], with `during` called on the test thread while the scenario
 /// plays (to act through the core's request API).
 pub fn run_with(tag: &str, scenario: &str, inbound: &str, config_extra: &str, during: impl FnOnce(&Live<'_>)) -> Run {
+    run_config(tag, scenario, &|dir| config(dir, inbound, config_extra), during)
+}
+
+/// [`run_with`] with a whole config of its own (`make` gets the run's
+/// directory for `data_dir`).
+pub fn run_config(tag: &str, scenario: &str, make: &dyn Fn(&Path) -> String, during: impl FnOnce(&Live<'_>)) -> Run {
     // `RUST_LOG=ctibox_daemon=debug` shows what the daemon did.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -139,7 +145,7 @@ pub fn run_with(tag: &str, scenario: &str, inbound: &str, config_extra: &str, du
     let sock = dir.path("sim.sock");
     let sim = Proc::start("ctibox-sim", &["run", scen.to_str().unwrap(), "--fast", "--socket", sock.to_str().unwrap()]);
     wait_for_socket(&sock, WallDuration::from_secs(10));
-    let cfg = Config::parse("test.toml", &config(&dir.0, inbound, config_extra)).expect("test config");
+    let cfg = Config::parse("test.toml", &make(&dir.0)).expect("test config");
     let db = dir.path("ctibox.db");
     // The socket's file exists a moment before the simulator listens on it.
     let mut tries = 0;

@@ -642,6 +642,22 @@ impl Acd {
         Ok(())
     }
 
+    /// Raise a waiting caller's priority to at least `priority` (a VIP
+    /// level learned after the caller joined).
+    pub fn raise_priority(&mut self, call: CallId, priority: u8) -> Result<(), AcdError> {
+        let c = self.callers.get(&call).ok_or(AcdError::NotWaiting(call))?;
+        if priority > c.priority { self.set_priority(call, priority) } else { Ok(()) }
+    }
+
+    /// The caller's personal manager (learned after the caller joined):
+    /// offered the call first for the queue's sticky time from its arrival.
+    pub fn set_sticky(&mut self, call: CallId, agent: &str) -> Result<(), AcdError> {
+        let ix = self.agent_ix(agent)?;
+        let c = self.callers.get_mut(&call).ok_or(AcdError::NotWaiting(call))?;
+        c.sticky = Some(ix);
+        Ok(())
+    }
+
     /// A supervisor gives a waiting caller to an agent: only that agent is
     /// offered it from now on, as soon as the agent is free.
     pub fn reserve(&mut self, call: CallId, agent: &str) -> Result<(), AcdError> {

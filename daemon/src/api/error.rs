@@ -93,7 +93,7 @@ impl From<CoreError> for ApiError {
                 StatusCode::NOT_FOUND
             }
             CoreError::Busy(_) => StatusCode::CONFLICT,
-            CoreError::NoRoute(_) | CoreError::NoFreeLine(_) | CoreError::InvalidState(_) => {
+            CoreError::NoRoute(_) | CoreError::NoFreeLine(_) | CoreError::InvalidState(_) | CoreError::Acd(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             CoreError::Gone | CoreError::Timeout => StatusCode::SERVICE_UNAVAILABLE,

@@ -76,6 +76,8 @@ impl Model {
             board_ms: self.board_ms,
             channels: self.channels.clone(),
             calls: self.calls.values().cloned().collect(),
+            agents: Vec::new(),
+            queues: Vec::new(),
         }
     }
 
@@ -306,6 +308,13 @@ impl Model {
                 self.set_channel(ch, ChannelStatus::Ringing, Some(call));
                 Ok(CoreReply::Ok { call: Some(call) })
             }
+            CoreRequest::Acd
+            | CoreRequest::AgentLogin { .. }
+            | CoreRequest::AgentLogout { .. }
+            | CoreRequest::AgentReady { .. }
+            | CoreRequest::AgentNotReady { .. }
+            | CoreRequest::QueuePriority { .. }
+            | CoreRequest::QueuePick { .. } => Err(CoreError::Acd("the fake core has no ACD".into())),
         }
     }
 }

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use ctibox_driver::hal::ChannelId;
 
+pub use crate::acd::{AgentView, QueueView};
+
 pub use crate::records::{CallId, LegId};
 
 /// What a channel is doing, as a technician or a console shows it.
@@ -121,6 +123,37 @@ pub struct Snapshot {
     pub board_ms: u64,
     pub channels: Vec<ChannelView>,
     pub calls: Vec<CallView>,
+    /// ACD agents and queues (empty without `[[queue]]`/`[[agent]]`).
+    #[serde(default)]
+    pub agents: Vec<AgentView>,
+    #[serde(default)]
+    pub queues: Vec<QueueView>,
+}
+
+/// What an agent's screen shows when a queue call is offered: who calls,
+/// the customer's record (none: a new customer), the IVR's path and
+/// variables, the queue and the wait, and the customer's last calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScreenPop {
+    pub agent: String,
+    pub call: CallId,
+    pub queue: String,
+    pub queue_title: String,
+    pub caller_number: String,
+    pub caller_name: String,
+    pub wait_ms: u64,
+    /// The customer asked to be called back (the agent answers first, then
+    /// the customer is dialled).
+    pub callback: bool,
+    /// The customer record (as `GET /customers/{id}` shows it); `null`
+    /// for an unknown number.
+    pub customer: Option<serde_json::Value>,
+    /// The customer's last calls, newest first.
+    pub last_calls: Vec<serde_json::Value>,
+    /// IVR nodes the caller went through.
+    pub ivr_path: Vec<String>,
+    /// Everything attached to the call (IVR variables, lookups).
+    pub vars: std::collections::BTreeMap<String, String>,
 }
 
 /// A CTI event, published on every change.
@@ -144,6 +177,13 @@ pub enum CtiEventKind {
     CallerId { channel: ChannelId, number: Option<String>, name: Option<String>, call: Option<CallId> },
     /// A DTMF key during a call.
     Dtmf { channel: ChannelId, digit: char, call: Option<CallId> },
+    /// An ACD agent changed state.
+    Agent { agent: AgentView },
+    /// A queue changed (callers joined, left, were offered).
+    Queue { queue: QueueView },
+    /// A queue call is offered to an agent (sent as the phone starts
+    /// ringing).
+    ScreenPop { pop: Box<ScreenPop> },
 }
 
 /// Blind or consultative transfer.
@@ -205,6 +245,40 @@ pub enum CoreRequest {
         call: CallId,
         to: String,
     },
+    /// ACD agents and queues, live.
+    Acd,
+    /// Log an agent in at `extension` (default: the agent's configured
+    /// seat) to `queues` (default: every queue listing the agent).
+    AgentLogin {
+        agent: String,
+        #[serde(default)]
+        extension: Option<String>,
+        #[serde(default)]
+        queues: Option<Vec<String>>,
+    },
+    /// Log an agent out (after the current call, if any).
+    AgentLogout {
+        agent: String,
+    },
+    AgentReady {
+        agent: String,
+    },
+    /// Not ready, with a reason code.
+    AgentNotReady {
+        agent: String,
+        #[serde(default)]
+        reason: String,
+    },
+    /// A supervisor changes a waiting caller's priority (0–9).
+    QueuePriority {
+        call: CallId,
+        priority: u8,
+    },
+    /// A supervisor gives a waiting caller to an agent.
+    QueuePick {
+        call: CallId,
+        agent: String,
+    },
 }
 
 /// What the core answers.
@@ -212,6 +286,11 @@ pub enum CoreRequest {
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum CoreReply {
     Snapshot(Snapshot),
+    /// ACD agents and queues.
+    Acd {
+        agents: Vec<AgentView>,
+        queues: Vec<QueueView>,
+    },
     /// Done; the call concerned.
     Ok {
         call: Option<CallId>,
@@ -236,6 +315,9 @@ pub enum CoreError {
     NoFreeLine(String),
     #[error("{0}")]
     InvalidState(String),
+    /// The ACD refused (no such agent or queue, wrong state, seat taken…).
+    #[error("{0}")]
+    Acd(String),
     #[error("the call-control core is not running")]
     Gone,
     #[error("the call-control core did not answer in time")]

@@ -26,6 +26,8 @@ pub(crate) enum Destination {
     },
     /// An IVR flow, by name.
     Ivr(String),
+    /// An ACD queue, by name.
+    Queue(String),
 }
 
 fn cid_text(c: &Option<CallerId>) -> (String, String) {
@@ -227,6 +229,7 @@ impl Core {
         let ch = l.channel;
         self.journal(JournalOp::LegEnded { leg, at: self.stamp(), cause, detail: detail.to_string() });
         self.dirty_calls.insert(call);
+        self.acd_leg_ended(call, leg);
         if self.chan(ch).and_then(|c| c.call) == Some((call, leg)) {
             self.set_chan_call(ch, None);
             self.set_media(ch, Media::None);
@@ -269,6 +272,7 @@ impl Core {
     fn finish_call(&mut self, call: CallId, cause: HangupCause, detail: &str) {
         let now = self.now;
         self.ivr_call_gone(call);
+        self.acd_call_gone(call);
         let Some(mut c) = self.calls.remove(&call) else { return };
         // A caller who only got a tone (answer_and_tone) ends the call
         // with the reason for the tone, however it goes away.
@@ -288,10 +292,21 @@ impl Core {
     /// After a leg ended: end the call if fewer than two parties remain and
     /// nobody is being rung for it, or reconnect the rest.
     pub(crate) fn settle(&mut self, call: CallId, cause: HangupCause, detail: &str) {
+        if self.queued_caller_gone(call) {
+            self.end_call(call, HangupCause::Cancelled, "the caller left the queue");
+            return;
+        }
         let Some(c) = self.calls.get(&call) else { return };
-        let live: Vec<&Leg> = c.live_legs().collect();
-        let ringing = live.iter().any(|l| matches!(l.status, LegStatus::Ringing | LegStatus::Alerting));
-        if live.is_empty() || (live.len() == 1 && !ringing && c.consult.is_none() && !self.in_ivr(call)) {
+        let live = c.live_legs().count();
+        let ringing = c.live_legs().any(|l| matches!(l.status, LegStatus::Ringing | LegStatus::Alerting));
+        let consult = c.consult.is_some();
+        let queued = self.is_queued(call);
+        if live == 0 && queued {
+            // A callback request: nobody on the line until an agent is free.
+            return;
+        }
+        let kept = self.in_ivr(call) || queued;
+        if live == 0 || (live == 1 && !ringing && !consult && !kept) {
             self.end_call(call, cause, detail);
         } else {
             self.reconnect(call);
@@ -325,7 +340,7 @@ impl Core {
             }
             Target::Hangup => Err(CoreError::NoRoute(number.to_string())),
             Target::Ivr(f) => Ok(Destination::Ivr(f.clone())),
-            Target::Queue(_) => Err(CoreError::NoRoute(number.to_string())), // ACD wiring: lead
+            Target::Queue(q) => Ok(Destination::Queue(q.clone())),
         }
     }
 
@@ -372,7 +387,7 @@ impl Core {
     }
 
     /// Ring an extension's phone for a call; the new leg.
-    fn ring_extension(&mut self, call: CallId, number: &str, role: LegRole) -> Result<LegId, CoreError> {
+    pub(crate) fn ring_extension(&mut self, call: CallId, number: &str, role: LegRole) -> Result<LegId, CoreError> {
         let ext = self.config.extension(number).ok_or_else(|| CoreError::NoSuchExtension(number.to_string()))?;
         let ch = ext.channel;
         if !self.chan(ch).is_some_and(|c| c.is_free()) {
@@ -399,6 +414,9 @@ impl Core {
                 let _ = (purpose, role);
                 self.enter_ivr(call, flow).map_err(CoreError::InvalidState)?;
                 return Ok(());
+            }
+            Destination::Queue(queue) => {
+                return self.enqueue_call(call, queue);
             }
             Destination::Extension(n) => {
                 self.ring_extension(call, n, role)?;
@@ -483,6 +501,7 @@ impl Core {
             self.new_call(Direction::Inbound, (number.clone(), name.clone()), t.number.clone().unwrap_or_default());
         self.add_leg(call, ch, LegRole::Caller, number.clone(), LegStatus::Ringing, false);
         self.set_status(ch, ChannelStatus::Ringing);
+        self.lookup_caller(call, &number);
         if caller_id.is_some() {
             self.journal(JournalOp::CallEvent {
                 call,
@@ -502,6 +521,7 @@ impl Core {
             Target::Extension(n) => Some(Destination::Extension(n.clone())),
             Target::Group(g) => Some(Destination::Group(g.clone())),
             Target::Ivr(f) => Some(Destination::Ivr(f.clone())),
+            Target::Queue(q) => Some(Destination::Queue(q.clone())),
             _ => None,
         };
         // `hangup` (no destination): leave the call unanswered; it ends when
@@ -572,6 +592,7 @@ impl Core {
             return;
         }
         self.leg_up(call, leg);
+        self.acd_answered(call, leg);
         self.ivr_answered(call);
         let purpose = self.calls.get(&call).and_then(|c| c.ringing.as_ref().map(|r| r.purpose.clone()));
         // Stop ringing the other phones rung for the same thing.
@@ -1111,11 +1132,12 @@ impl Core {
             }
         }
         match (&r.purpose, &r.no_answer) {
-            (RingPurpose::Connect, Target::Extension(_) | Target::Group(_) | Target::Ivr(_)) => {
+            (RingPurpose::Connect, Target::Extension(_) | Target::Group(_) | Target::Ivr(_) | Target::Queue(_)) => {
                 let dest = match &r.no_answer {
                     Target::Extension(e) => Destination::Extension(e.clone()),
                     Target::Group(g) => Destination::Group(g.clone()),
                     Target::Ivr(f) => Destination::Ivr(f.clone()),
+                    Target::Queue(q) => Destination::Queue(q.clone()),
                     _ => return,
                 };
                 if self.ring_destination(call, &dest, RingPurpose::Connect, LegRole::Callee).is_err() {

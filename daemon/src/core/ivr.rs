@@ -217,18 +217,22 @@ impl Core {
                         c.vars.insert("skills".into(), skills.join(","));
                     }
                 }
-                // Until the ACD exists: the ring group of that number or name.
-                let group = self
-                    .config
-                    .ring_groups
-                    .iter()
-                    .find(|g| g.number == queue || g.name.eq_ignore_ascii_case(&queue))
-                    .map(|g| g.number.clone());
-                let result = match group {
-                    Some(g) => self
-                        .ring_destination(call, &Destination::Group(g), RingPurpose::Connect, LegRole::Callee)
-                        .map_err(|e| e.to_string()),
-                    None => Err(format!("there is no queue or ring group `{queue}`")),
+                // An ACD queue by name, else a ring group by number or name.
+                let result = if self.config.queue(&queue).is_some() {
+                    self.enqueue_call(call, &queue).map_err(|e| e.to_string())
+                } else {
+                    let group = self
+                        .config
+                        .ring_groups
+                        .iter()
+                        .find(|g| g.number == queue || g.name.eq_ignore_ascii_case(&queue))
+                        .map(|g| g.number.clone());
+                    match group {
+                        Some(g) => self
+                            .ring_destination(call, &Destination::Group(g), RingPurpose::Connect, LegRole::Callee)
+                            .map_err(|e| e.to_string()),
+                        None => Err(format!("there is no queue or ring group `{queue}`")),
+                    }
                 };
                 if let Err(e) = result {
                     self.ivr_deferred.push((call, Input::Failed(e)));
@@ -250,7 +254,16 @@ impl Core {
             }
             Action::Journal(step) => {
                 let (kind, detail) = match step {
-                    Step::Node { node, kind } => ("ivr.node", serde_json::json!({"node": node, "type": kind})),
+                    Step::Node { node, kind } => {
+                        if let Some(c) = self.calls.get_mut(&call) {
+                            let path = c.vars.entry("ivr_path".into()).or_default();
+                            if !path.is_empty() {
+                                path.push(',');
+                            }
+                            path.push_str(&node);
+                        }
+                        ("ivr.node", serde_json::json!({"node": node, "type": kind}))
+                    }
                     Step::Digits { node, digits } => {
                         ("ivr.digits", serde_json::json!({"node": node, "digits": digits}))
                     }
@@ -281,15 +294,21 @@ impl Core {
     /// The session's variables travel with the call (to the agent who takes
     /// it, in the call's view).
     fn ivr_attach_vars(&mut self, call: CallId) {
-        let Some(vars) = self.ivr_runs.get(&call).map(|r| r.session.vars().clone()) else { return };
+        let Some(mut vars) = self.ivr_runs.get(&call).map(|r| r.session.vars().clone()) else { return };
         if let Some(c) = self.calls.get_mut(&call) {
+            // What the core keeps beside the flow's variables.
+            for key in ["ivr_path", "customer_id", "customer_name", "customer_vip", "customer_agent"] {
+                if let Some(v) = c.vars.get(key) {
+                    vars.entry(key.to_string()).or_insert_with(|| v.clone());
+                }
+            }
             c.vars = vars;
             self.dirty_calls.insert(call);
         }
     }
 
     /// One buffer of everything to play: prompts, spoken values, pauses.
-    fn prompt_audio(&self, call: CallId, items: &[Spoken]) -> PlayBuffer {
+    pub(crate) fn prompt_audio(&self, call: CallId, items: &[Spoken]) -> PlayBuffer {
         let (out, missing) = self.ivr.prompts.render(items);
         if !missing.is_empty() {
             tracing::warn!(call = call.0, ?missing, "IVR: prompts not found");
@@ -386,6 +405,23 @@ impl Core {
     /// Results from the workers.
     pub(crate) fn ivr_io_done(&mut self, done: IoDone) {
         match done {
+            IoDone::Caller { call, customer, assigned, last_calls } => {
+                if !self.calls.contains_key(&call) {
+                    return;
+                }
+                let vip = customer.as_ref().and_then(|c| c.get("vip")).and_then(|v| v.as_u64()).unwrap_or(0) as u8;
+                // The personal manager: a user linked to an agent, or an
+                // agent's id or name written on the record.
+                let agent = assigned.and_then(|a| {
+                    self.config
+                        .agent_of_user(&a)
+                        .or_else(|| {
+                            self.config.agents.iter().find(|g| g.spec.id == a || g.spec.name.eq_ignore_ascii_case(&a))
+                        })
+                        .map(|g| g.spec.id.clone())
+                });
+                self.acd_customer(call, super::acd::CallerCard { customer, vip, agent, last_calls });
+            }
             IoDone::Lookup { call, job, result } => {
                 if self.ivr_runs.get(&call).is_some_and(|r| r.job == job) {
                     self.ivr_input(call, Input::LookupDone(result));

@@ -44,6 +44,13 @@ pub enum IoJob {
         body: Vec<(String, String)>,
         timeout_ms: u64,
     },
+    /// Who is calling: the customer record for a number, its personal
+    /// manager, its last calls (for queue priority and the screen pop).
+    Caller {
+        call: CallId,
+        number: String,
+        reader: crate::records::RecordsReader,
+    },
     /// Fire and forget (voicemail notifications): the result is logged.
     Notify {
         url: String,
@@ -67,6 +74,14 @@ pub enum RecJob {
 /// What comes back to the core.
 #[derive(Debug)]
 pub enum IoDone {
+    /// The customer (JSON as the API shows it; `None`: unknown number), the
+    /// user name or agent written as its personal manager, its last calls.
+    Caller {
+        call: CallId,
+        customer: Option<serde_json::Value>,
+        assigned: Option<String>,
+        last_calls: Vec<serde_json::Value>,
+    },
     Lookup {
         call: CallId,
         job: u64,
@@ -125,6 +140,10 @@ impl IvrIo {
                         tracing::warn!(%url, "voicemail notification dropped: {why}");
                         return;
                     }
+                    IoJob::Caller { call, .. } => {
+                        tracing::warn!(call = call.0, "caller lookup dropped: {why}");
+                        return;
+                    }
                 };
                 let _ = self.done_tx.try_send(done);
             }
@@ -156,6 +175,7 @@ fn worker(jobs: Receiver<IoJob>, done: Sender<IoDone>) {
                 let result = webhook(&agent, method, &url, &body, timeout_ms);
                 IoDone::Webhook { call, job, result }
             }
+            IoJob::Caller { call, number, reader } => caller_card(call, &number, &reader),
             IoJob::Notify { url, body } => {
                 match agent.post(&url).timeout(Duration::from_secs(5)).send_json(body) {
                     Ok(_) => tracing::debug!(%url, "voicemail notification sent"),
@@ -168,6 +188,37 @@ fn worker(jobs: Receiver<IoJob>, done: Sender<IoDone>) {
             return;
         }
     }
+}
+
+/// How many of a caller's last calls the screen pop shows.
+const POP_LAST_CALLS: u32 = 5;
+
+/// Look a caller up in the records (customers, users, journal).
+fn caller_card(call: CallId, number: &str, reader: &crate::records::RecordsReader) -> IoDone {
+    let empty = || IoDone::Caller { call, customer: None, assigned: None, last_calls: Vec::new() };
+    let customers = match reader.customers_by_phone(number) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(call = call.0, number, "customer lookup: {e}");
+            return empty();
+        }
+    };
+    let last_calls = reader
+        .last_calls(number, POP_LAST_CALLS)
+        .map(|calls| calls.iter().filter_map(|c| serde_json::to_value(c).ok()).collect())
+        .unwrap_or_else(|e| {
+            tracing::warn!(call = call.0, number, "last calls: {e}");
+            Vec::new()
+        });
+    let Some(customer) = customers.into_iter().next() else {
+        return IoDone::Caller { call, customer: None, assigned: None, last_calls };
+    };
+    let assigned = match &customer.assigned {
+        Some(crate::records::AssignedAgent::Name(n)) => Some(n.clone()),
+        Some(crate::records::AssignedAgent::User(id)) => reader.user(*id).ok().flatten().map(|u| u.username),
+        None => None,
+    };
+    IoDone::Caller { call, customer: serde_json::to_value(&customer).ok(), assigned, last_calls }
 }
 
 /// Run a query with named parameters on a read-only connection; the first

@@ -17,6 +17,7 @@
 //! conference); a held leg hears music on hold; a caller alone while its
 //! destination rings hears ringback.
 
+mod acd;
 pub mod api;
 mod flows;
 pub mod handle;
@@ -93,6 +94,16 @@ pub struct Core {
     pending_recordings: BTreeMap<u32, PendingRecording>,
     /// The records database file (lookups on `database = "records"`).
     records_db: std::path::PathBuf,
+    /// The ACD's router, callers waiting in queues, agents on queue calls
+    /// (agent → call and leg), customer data looked up for calls.
+    acd: crate::acd::Acd,
+    queued: BTreeMap<CallId, acd::Queued>,
+    agent_calls: BTreeMap<String, (CallId, LegId)>,
+    customers: BTreeMap<CallId, acd::CallerCard>,
+    /// A queue changed: publish the queues at the next tick.
+    dirty_queues: bool,
+    /// Read connections to the records (customer lookups on workers).
+    reader: crate::records::RecordsReader,
 }
 
 /// What a core needs besides the engine and the records.
@@ -117,6 +128,11 @@ impl Core {
     pub fn new(config: Arc<Config>, engine: EngineHandle, records: RecordsHandle, parts: CoreParts) -> Core {
         let CoreParts { inbox, control, moh, ivr, ivr_io, records_db } = parts;
         let tones = tone_profile(&config);
+        let acd = crate::acd::Acd::new(
+            config.queues.iter().map(|q| q.spec.clone()).collect(),
+            config.agents.iter().map(|a| a.spec.clone()).collect(),
+            config.acd.seed,
+        );
         let chans = engine
             .info
             .channels
@@ -159,6 +175,12 @@ impl Core {
             ivr_jobs: 0,
             ivr_deferred: Vec::new(),
             pending_recordings: BTreeMap::new(),
+            acd,
+            queued: BTreeMap::new(),
+            agent_calls: BTreeMap::new(),
+            customers: BTreeMap::new(),
+            dirty_queues: false,
+            reader: crate::records::RecordsReader::new(&records_db, 2),
             records_db,
         }
     }
@@ -245,6 +267,7 @@ impl Core {
                 self.now = end;
                 self.ivr_run_deferred();
                 self.on_timers();
+                self.acd_tick();
                 self.publish();
                 self.engine.ack_tick();
             }
@@ -254,10 +277,16 @@ impl Core {
             }
             EngineEvent::Detected { channel, event } => {
                 tracing::trace!(channel = channel.0, ?event, "detected");
-                self.ivr_detected(channel, &event);
+                if !self.acd_detected(channel, &event) {
+                    self.ivr_detected(channel, &event);
+                }
             }
             EngineEvent::Board(ev) => tracing::trace!(?ev, "board event"),
-            EngineEvent::MediaDone { channel, id, .. } => self.ivr_media_done(channel, id),
+            EngineEvent::MediaDone { channel, id, .. } => {
+                if !self.acd_media_done(channel, id) {
+                    self.ivr_media_done(channel, id);
+                }
+            }
             EngineEvent::RecordDone { id, .. } => self.ivr_record_done(id),
             EngineEvent::Released(_) => {}
             EngineEvent::Refused { command, why, .. } => {
@@ -279,7 +308,13 @@ impl Core {
             self.chans[i].role = role;
         }
         self.tones = tone_profile(&cfg);
+        self.acd.reconfigure(
+            cfg.queues.iter().map(|q| q.spec.clone()).collect(),
+            cfg.agents.iter().map(|a| a.spec.clone()).collect(),
+            self.now.as_ms(),
+        );
         self.config = cfg;
+        self.dirty_queues = true;
         // Calls in a flow finish on the flow they started on.
         self.ivr = ivr;
         tracing::info!("configuration reloaded");
@@ -343,6 +378,7 @@ impl Core {
             c.status = status;
             c.since = now;
             self.dirty_chans.insert(ch.index());
+            self.acd_seat_changed(ch);
         }
     }
 
@@ -352,6 +388,7 @@ impl Core {
         {
             c.call = call;
             self.dirty_chans.insert(ch.index());
+            self.acd_seat_changed(ch);
         }
     }
 
@@ -430,6 +467,8 @@ impl Core {
             board_ms: self.now.as_ms(),
             channels: self.chans.iter().map(Chan::view).collect(),
             calls: self.calls.values().map(Call::view).collect(),
+            agents: self.acd.agents_view(),
+            queues: self.acd.queues_view(self.now.as_ms()),
         }
     }
 
@@ -451,6 +490,9 @@ impl Core {
         for l in &live {
             let media = if l.held && l.status == LegStatus::Up {
                 Media::MusicOnHold
+            } else if let Some(m) = self.queue_media(id, l.id).filter(|_| audio.len() <= 1 && l.status == LegStatus::Up)
+            {
+                m
             } else if l.in_audio() && audio.len() == 1 && ringing && self.hears_our_tones(l) {
                 Media::Ringback
             } else {

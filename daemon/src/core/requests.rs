@@ -28,6 +28,13 @@ impl Core {
                 Ok(CoreReply::Ok { call: Some(call) })
             }
             CoreRequest::Conference { call, to } => self.api_conference(call, &to),
+            CoreRequest::Acd
+            | CoreRequest::AgentLogin { .. }
+            | CoreRequest::AgentLogout { .. }
+            | CoreRequest::AgentReady { .. }
+            | CoreRequest::AgentNotReady { .. }
+            | CoreRequest::QueuePriority { .. }
+            | CoreRequest::QueuePick { .. } => self.acd_request(req),
         }
     }
 

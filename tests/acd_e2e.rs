@@ -1,0 +1,363 @@
+//! The ACD end to end: a daemon with a queue of five agents on simulated
+//! phones (`ctibox-sim run --fast`), callers arriving on CO lines at
+//! seeded Poisson times; what happened is read back from the journal
+//! (queue events, agent states, calls).
+//!
+//! Agents' phones answer after one ring and hang up after `talk_for`
+//! (the call's end), so each scenario runs unattended.
+
+#[path = "daemon_flows_harness.rs"]
+mod harness;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use ctibox_daemon::core::{CoreRequest, CtiEventKind};
+use ctibox_daemon::records::{AgentStateKind, AgentStateRecord, CallId, HistoryRequest, NewCustomer, QueueEventKind};
+use harness::{Run, ask, run_config};
+
+/// Five agents 1001–1005 at extensions 801–805 (channels LINES+1…).
+const AGENTS: usize = 5;
+/// One CO line per caller.
+const LINES: usize = 24;
+
+/// Seeded exponential inter-arrival times (ms) with mean `mean_ms`,
+/// starting after `start_ms`.
+fn poisson_arrivals(n: usize, start_ms: u64, mean_ms: f64, seed: u64) -> Vec<u64> {
+    let mut s = seed;
+    let mut t = start_ms as f64;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let u = ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+            t += -mean_ms * u.ln();
+            t as u64
+        })
+        .collect()
+}
+
+/// How an agent's phone behaves.
+#[derive(Clone, Copy)]
+struct Phone {
+    /// Rings before answering; `None`: never answers.
+    answer: Option<u32>,
+    talk_s: u32,
+}
+
+const ALIKE: Phone = Phone { answer: Some(1), talk_s: 20 };
+
+/// The scenario: lines, the agents' phones, a caller per arrival time
+/// (caller `k` on line `k+1` from number `numbers[k]`), each waiting
+/// until the call ends.
+fn scenario(arrivals: &[u64], numbers: &[String], phones: &[Phone]) -> String {
+    let mut s = String::from(
+        "[board]\nfxo = 24\nfxs = 5\nlaw = \"alaw\"\ncountry = \"CN\"\nmax_time = \"40m\"\n\n[co]\nabandon_after = \"30m\"\n",
+    );
+    for l in 1..=LINES {
+        s += &format!(
+            "\n[[line]]\nport = {l}\nnumber = \"888800{l:02}\"\ndisconnect = [\"loop_drop\"]\nloop_drop = \"600ms\"\ncaller_id = \"fsk\"\n"
+        );
+    }
+    for (i, p) in phones.iter().enumerate() {
+        s += &format!("\n[[phone]]\nport = {}\nnumber = \"80{}\"\n", LINES + 1 + i, i + 1);
+        if let Some(n) = p.answer {
+            s += &format!("auto_answer = {n}\ntalk_for = \"{}s\"\n", p.talk_s);
+        }
+        s += "hang_up_on_release = \"1s\"\n";
+    }
+    for (k, at) in arrivals.iter().enumerate() {
+        s += &format!(
+            "\n[[caller]]\nname = \"c{k}\"\nfrom = \"{}\"\nline = {}\nsteps = [\n  {{ at = \"{}ms\", do = \"call\" }},\n  \
+             {{ wait_for = \"answered\", timeout = \"60s\" }},\n  {{ wait_for = \"ended\", timeout = \"30m\" }},\n]\n",
+            numbers[k],
+            k + 1,
+            at
+        );
+    }
+    s
+}
+
+/// The daemon's config: every line into queue `q` (strategy and extra
+/// queue keys given), five agents.
+fn config(dir: &Path, strategy: &str, queue_extra: &str) -> String {
+    let mut c = format!(
+        r#"
+[system]
+country = "CN"
+data_dir = "{dir}"
+
+[board]
+backend = "sim"
+
+[[trunk]]
+name = "pstn"
+channels = "1-{LINES}"
+number = "88880000"
+disconnect = ["loop_drop"]
+inbound = "queue:q"
+
+[dial_plan]
+digit_map = ["8XX"]
+
+[[dial_plan.route]]
+pattern = "8XX"
+to = "ext"
+
+[[queue]]
+name = "q"
+strategy = "{strategy}"
+members = ["1001", "1002", "1003", "1004", "1005"]
+{queue_extra}
+"#,
+        dir = dir.display()
+    );
+    for i in 1..=AGENTS {
+        c += &format!(
+            "\n[[extension]]\nnumber = \"80{i}\"\nchannel = {}\n\n[[agent]]\nid = \"100{i}\"\nname = \"Agent {i}\"\nextension = \"80{i}\"\n",
+            LINES + i
+        );
+    }
+    c
+}
+
+fn numbers(n: usize) -> Vec<String> {
+    (0..n).map(|k| format!("1390000{k:04}")).collect()
+}
+
+/// Run a queue scenario: agents log in at the start (`before` may act
+/// then too), callers arrive at `arrivals`.
+fn run_queue(
+    tag: &str,
+    strategy: &str,
+    queue_extra: &str,
+    arrivals: &[u64],
+    numbers: &[String],
+    phones: &[Phone],
+    before: impl FnOnce(&ctibox_daemon::daemon::Daemon),
+) -> Run {
+    let scen = scenario(arrivals, numbers, phones);
+    run_config(tag, &scen, &|dir| config(dir, strategy, queue_extra), |live| {
+        live.at(0, |d| {
+            for i in 1..=AGENTS {
+                ask(d, CoreRequest::AgentLogin { agent: format!("100{i}"), extension: None, queues: None });
+            }
+            before(d);
+        });
+    })
+}
+
+/// Every agent's state history, oldest first.
+fn states(run: &Run) -> BTreeMap<String, Vec<AgentStateRecord>> {
+    (1..=AGENTS)
+        .map(|i| {
+            let id = format!("100{i}");
+            let page = run
+                .reader
+                .agent_history(&id, &HistoryRequest { limit: 1000, ..HistoryRequest::default() })
+                .expect("agent history");
+            (id, page.states)
+        })
+        .collect()
+}
+
+/// (call, kind, agent, board ms) of every queue event, in order.
+fn queue_events(run: &Run) -> Vec<(CallId, QueueEventKind, Option<String>, i64)> {
+    let mut out = Vec::new();
+    for c in run.calls() {
+        for e in run.reader.queue_events_of_call(c.id).expect("queue events").unwrap_or_default() {
+            out.push((e.call, e.kind, e.agent, e.board_ms));
+        }
+    }
+    out.sort_by_key(|e| e.3);
+    out
+}
+
+/// Checks every scenario shares: each caller's call is in the journal,
+/// ended, answered by an agent; no agent was offered a call while offered
+/// or on a call.
+fn common_checks(run: &Run, callers: usize) {
+    run.assert_passed();
+    let calls = run.calls();
+    assert_eq!(calls.len(), callers, "every call is in the journal:\n{calls:#?}");
+    for c in &calls {
+        assert!(c.end_wall_ms.is_some(), "call {} ended: {c:#?}", c.id.0);
+    }
+    for (agent, st) in states(run) {
+        for w in st.windows(2) {
+            let (a, b) = (w[0].state, w[1].state);
+            assert!(
+                !(b == AgentStateKind::Offered && matches!(a, AgentStateKind::Offered | AgentStateKind::OnCall)),
+                "{agent} was offered a call while {a:?}: {st:#?}"
+            );
+        }
+    }
+}
+
+fn answers_by_agent(events: &[(CallId, QueueEventKind, Option<String>, i64)]) -> BTreeMap<String, u32> {
+    let mut m = BTreeMap::new();
+    for (_, k, a, _) in events {
+        if *k == QueueEventKind::Answer {
+            *m.entry(a.clone().unwrap_or_default()).or_insert(0) += 1;
+        }
+    }
+    m
+}
+
+#[test]
+fn fewest_calls_spreads_poisson_arrivals_evenly() {
+    let n = 20;
+    let arrivals = poisson_arrivals(n, 3000, 6000.0, 11);
+    let run = run_queue("acd-fewest", "fewest_calls", "", &arrivals, &numbers(n), &[ALIKE; AGENTS], |_| {});
+    common_checks(&run, n);
+    let events = queue_events(&run);
+    let counts = answers_by_agent(&events);
+    assert_eq!(counts.values().sum::<u32>(), n as u32, "{events:#?}");
+    assert_eq!(counts.len(), AGENTS, "every agent took calls: {counts:?}");
+    let (min, max) = (counts.values().min().unwrap(), counts.values().max().unwrap());
+    assert!(max - min <= 1, "fewest calls: counts differ by at most 1: {counts:?}");
+}
+
+#[test]
+fn longest_idle_always_offers_the_agent_idle_longest() {
+    let n = 16;
+    let arrivals = poisson_arrivals(n, 3000, 5000.0, 5);
+    let run = run_queue("acd-idle", "longest_idle", "", &arrivals, &numbers(n), &[ALIKE; AGENTS], |_| {});
+    common_checks(&run, n);
+    // Replay the agents' states: at each offer, the agent chosen must be
+    // the ready one whose last `ready` began earliest.
+    let all = states(&run);
+    let mut rows: Vec<&AgentStateRecord> = all.values().flatten().collect();
+    rows.sort_by_key(|r| (r.board_ms, r.id));
+    let mut ready_since: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut offers = 0;
+    for r in &rows {
+        match r.state {
+            AgentStateKind::Offered => {
+                let best = ready_since.iter().min_by_key(|(a, t)| (**t, **a)).map(|(a, _)| *a);
+                assert_eq!(
+                    best,
+                    Some(r.agent.as_str()),
+                    "offer at {} ms went to {}; ready: {ready_since:?}",
+                    r.board_ms,
+                    r.agent
+                );
+                ready_since.remove(r.agent.as_str());
+                offers += 1;
+            }
+            AgentStateKind::Ready => {
+                ready_since.insert(&r.agent, r.board_ms);
+            }
+            _ => {
+                ready_since.remove(r.agent.as_str());
+            }
+        }
+    }
+    assert!(offers >= n, "{offers} offers for {n} calls");
+}
+
+#[test]
+fn a_vip_caller_is_answered_before_earlier_callers() {
+    // Six callers while five agents talk: the fifth caller (the second to
+    // wait) is a VIP customer; the first agent free takes the VIP.
+    let arrivals = vec![3000, 3500, 4000, 4500, 5000, 8000, 9000];
+    let nums = numbers(arrivals.len());
+    let vip = nums[6].clone();
+    let run = run_queue("acd-vip", "linear", "", &arrivals, &nums, &[ALIKE; AGENTS], |d| {
+        d.records
+            .create_customer(NewCustomer {
+                name: "Big Buyer".into(),
+                vip: 7,
+                phones: vec![vip.clone()],
+                ..NewCustomer::default()
+            })
+            .expect("customer");
+    });
+    common_checks(&run, arrivals.len());
+    let calls = run.calls();
+    let call_of = |num: &str| calls.iter().find(|c| c.caller_number == num).map(|c| c.id).expect("call");
+    let events = queue_events(&run);
+    let answered_at = |call: CallId| {
+        events.iter().find(|e| e.0 == call && e.1 == QueueEventKind::Answer).map(|e| e.3).expect("answered")
+    };
+    let (normal, vip_call) = (call_of(&nums[5]), call_of(&vip));
+    assert!(answered_at(vip_call) < answered_at(normal), "the VIP (arrived 1 s later) is answered first: {events:#?}");
+}
+
+#[test]
+fn no_answer_goes_to_the_next_agent_and_the_first_goes_not_ready() {
+    let mut phones = [ALIKE; AGENTS];
+    phones[0] = Phone { answer: None, talk_s: 0 };
+    let run = run_queue("acd-noanswer", "linear", "offer_timeout = \"8s\"", &[3000], &numbers(1), &phones, |_| {});
+    common_checks(&run, 1);
+    let events = queue_events(&run);
+    let kinds: Vec<(QueueEventKind, Option<&str>)> = events.iter().map(|e| (e.1, e.2.as_deref())).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (QueueEventKind::Enter, None),
+            (QueueEventKind::Offer, Some("1001")),
+            (QueueEventKind::NoAnswer, Some("1001")),
+            (QueueEventKind::Offer, Some("1002")),
+            (QueueEventKind::Answer, Some("1002")),
+        ],
+        "{events:#?}"
+    );
+    let offer = events[1].3;
+    let no_answer = events[2].3;
+    assert!((8000..8200).contains(&(no_answer - offer)), "offer timeout 8 s: {offer} → {no_answer}");
+    let st = &states(&run)["1001"];
+    let last = st.last().expect("states");
+    assert_eq!((last.state, last.reason.as_str()), (AgentStateKind::NotReady, "no_answer"), "{st:#?}");
+}
+
+#[test]
+fn the_screen_pop_arrives_before_the_second_ring_with_the_customer() {
+    let nums = numbers(1);
+    let scen = scenario(&[3000], &nums, &[Phone { answer: Some(2), talk_s: 5 }; AGENTS]);
+    let pops = std::sync::Mutex::new(Vec::new());
+    let run = run_config("acd-pop", &scen, &|dir| config(dir, "linear", ""), |live| {
+        let mut rx = live.daemon.core.subscribe();
+        live.at(0, |d| {
+            for i in 1..=AGENTS {
+                ask(d, CoreRequest::AgentLogin { agent: format!("100{i}"), extension: None, queues: None });
+            }
+            d.records
+                .create_customer(NewCustomer {
+                    name: "Zhang Wei".into(),
+                    company: "Truck Co".into(),
+                    phones: vec![nums[0].clone()],
+                    ..NewCustomer::default()
+                })
+                .expect("customer");
+        });
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_secs(60) {
+            match rx.try_recv() {
+                Ok(ev) => {
+                    if let CtiEventKind::ScreenPop { pop } = ev.kind {
+                        pops.lock().unwrap().push((ev.at_ms, *pop));
+                        break;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::TryRecvError::Empty) => {
+                    std::thread::sleep(std::time::Duration::from_millis(1))
+                }
+                Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {}
+                Err(e) => panic!("events: {e}"),
+            }
+        }
+    });
+    common_checks(&run, 1);
+    let pops = pops.into_inner().unwrap();
+    let (at, pop) = pops.first().expect("a screen pop");
+    assert_eq!(pop.agent, "1001");
+    assert_eq!(pop.caller_number, nums[0]);
+    assert_eq!(pop.queue, "q");
+    let customer = pop.customer.as_ref().expect("the customer record in the pop");
+    assert_eq!(customer["name"], "Zhang Wei");
+    assert_eq!(customer["company"], "Truck Co");
+    // The phone starts ringing with the offer; its second ring comes one
+    // cadence later (CN: 1 s on, 4 s off).
+    let offered = states(&run)["1001"].iter().find(|s| s.state == AgentStateKind::Offered).map(|s| s.board_ms).unwrap();
+    assert!((*at as i64) < offered + 5000, "pop at {at} ms, offer at {offered} ms");
+}
