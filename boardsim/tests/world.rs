@@ -468,6 +468,50 @@ fn phone_counts_rings_auto_answers_and_decodes_caller_id() {
 }
 
 #[test]
+fn agent_phone_hangs_up_by_itself_call_after_call() {
+    let mut c = cfg(1, 1);
+    c.phones = vec![PhoneConfig {
+        auto_answer_rings: Some(1),
+        talk_for: Some(Duration::from_secs(20)),
+        hang_up_on_release: Some(Duration::from_ms(1000)),
+        ..PhoneConfig::new("801")
+    }];
+    let mut d = Driver::new(c);
+    let mut want = Vec::new();
+    // Three calls the phone ends 20 s after answering (as the first ring
+    // ends, 1 s after ringing starts).
+    for call in 0..3u64 {
+        d.run_until(BoardTime::from_ms(call * 30_000 + 100));
+        d.tick(&[cmd(2, CommandKind::RingStart)]);
+        // Commands go with a tick's write: they take effect next tick.
+        let rung = d.now().as_ms();
+        d.run_until(BoardTime::from_ms(rung + 1_100));
+        d.tick(&[cmd(2, CommandKind::RingStop)]);
+        d.run_until(BoardTime::from_ms(rung + 21_000));
+        assert!(d.world().phone(2).unwrap().off_hook, "call {call} ended early");
+        d.tick(&[]);
+        assert!(!d.world().phone(2).unwrap().off_hook, "call {call} goes on");
+        want.extend([(rung + 1_000, EventKind::OffHook), (rung + 21_000, EventKind::OnHook)]);
+    }
+    // A fourth the driver releases 5 s in (loop open 500 ms, as a
+    // disconnect treatment): the phone hangs up 1 s after the drop.
+    d.tick(&[cmd(2, CommandKind::RingStart)]);
+    let rung = d.now().as_ms();
+    d.run_until(BoardTime::from_ms(rung + 1_100));
+    d.tick(&[cmd(2, CommandKind::RingStop)]);
+    d.run_until(BoardTime::from_ms(rung + 5_000));
+    d.tick(&[cmd(2, CommandKind::SetLoopCurrent { on: false })]);
+    let dropped = d.now().as_ms();
+    d.run_until(BoardTime::from_ms(dropped + 500));
+    d.tick(&[cmd(2, CommandKind::SetLoopCurrent { on: true })]);
+    d.run_until(BoardTime::from_ms(dropped + 1_000));
+    assert!(d.world().phone(2).unwrap().off_hook, "hung up before the delay");
+    d.run_until(BoardTime::from_ms(dropped + 2_000));
+    want.extend([(rung + 1_000, EventKind::OffHook), (dropped + 1_000, EventKind::OnHook)]);
+    assert_eq!(d.events_of(2), want);
+}
+
+#[test]
 fn line_sends_fsk_caller_id_between_first_and_second_ring() {
     let mut c = cfg(1, 0);
     c.lines = vec![LineConfig { caller_id: CallerIdMode::Fsk, ..LineConfig::new("88880001") }];

@@ -36,6 +36,9 @@
 //! dtmf_on = "80ms"
 //! dtmf_off = "80ms"
 //! flash = "600ms"
+//! talk_for = "20s"            # hang up this long after answering a call
+//! hang_up_on_release = "1s"   # hang up this long after the driver withdraws
+//!                             # loop current (busy tone alone is not enough)
 //! audio = { tone = [1000] }
 //! steps = [ { wait_for = "ringing", timeout = "30s" }, { expect = "caller_id", number = "13800138000", within = "6s" } ]
 //!
@@ -172,6 +175,8 @@ struct PhoneDef {
     dtmf_on: Option<Spanned<String>>,
     dtmf_off: Option<Spanned<String>>,
     flash: Option<Spanned<String>>,
+    talk_for: Option<Spanned<String>>,
+    hang_up_on_release: Option<Spanned<String>>,
     audio: Option<Spanned<AudioDef>>,
     #[serde(default)]
     steps: Vec<Spanned<StepDef>>,
@@ -500,6 +505,11 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         if let Some(f) = cx.opt_dur(&pd.flash, "flash")? {
             pc.flash = f;
         }
+        pc.talk_for = cx.opt_dur(&pd.talk_for, "talk_for")?;
+        if let (Some(Duration::ZERO), Some(t)) = (pc.talk_for, &pd.talk_for) {
+            return Err(cx.err(t.span(), "talk_for: 0 would hang up as the phone answers; give a time above 0"));
+        }
+        pc.hang_up_on_release = cx.opt_dur(&pd.hang_up_on_release, "hang_up_on_release")?;
         if let Some(a) = &pd.audio {
             pc.audio = audio(&cx, a, &base)?;
         }
@@ -903,5 +913,29 @@ mod tests {
         // Nobody speaks pattern 5.
         let e = scenario(r#"{ expect = "audio", pattern = 5 }"#).unwrap().build_world().unwrap_err().to_string();
         assert!(e.contains("nobody else speaks pattern 5"), "{e}");
+    }
+
+    fn phone(keys: &str) -> Result<Scenario, ScenarioError> {
+        parse(&format!("[board]\nfxo = 0\nfxs = 1\n\n[[phone]]\nport = 1\nauto_answer = 1\n{keys}"), Path::new("s.toml"))
+    }
+
+    #[test]
+    fn phone_hang_up_rules_parse_and_bad_durations_name_the_line() {
+        let s = phone("talk_for = \"20s\"\nhang_up_on_release = \"1.5s\"\n").unwrap();
+        let pc = &s.world.phones[0];
+        assert_eq!(pc.talk_for, Some(Duration::from_secs(20)));
+        assert_eq!(pc.hang_up_on_release, Some(Duration::from_ms(1500)));
+        let s = phone("").unwrap();
+        assert_eq!((s.world.phones[0].talk_for, s.world.phones[0].hang_up_on_release), (None, None));
+        // Release hang-up may be immediate; talk_for may not be 0.
+        assert_eq!(phone("hang_up_on_release = \"0\"\n").unwrap().world.phones[0].hang_up_on_release, Some(Duration::ZERO));
+        let e = phone("talk_for = \"0\"\n").unwrap_err().to_string();
+        assert_eq!(e, "s.toml:8:12: talk_for: 0 would hang up as the phone answers; give a time above 0");
+        let e = phone("talk_for = \"20 sec\"\n").unwrap_err().to_string();
+        assert!(e.starts_with("s.toml:8:12: talk_for: bad duration \"20 sec\""), "{e}");
+        let e = phone("flash = \"600ms\"\nhang_up_on_release = \"soon\"\n").unwrap_err().to_string();
+        assert!(e.starts_with("s.toml:9:22: hang_up_on_release: bad duration \"soon\""), "{e}");
+        let e = phone("talk_for = 20\n").unwrap_err().to_string();
+        assert!(e.starts_with("s.toml:8:12:") && e.contains("expected a string"), "{e}");
     }
 }

@@ -101,6 +101,14 @@ pub struct PhoneConfig {
     pub flash: Duration,
     /// What it says while off-hook and not dialling.
     pub audio: AudioSource,
+    /// Hang up this long after answering a call (going off-hook while rung,
+    /// by itself or on request); `None`: stay off-hook until told. A flash
+    /// does not restart it.
+    pub talk_for: Option<Duration>,
+    /// Hang up this long after the driver withdraws loop current while the
+    /// phone is off-hook (the exchange's release); `None`: stay off-hook
+    /// until told. Loop current coming back meanwhile does not stop it.
+    pub hang_up_on_release: Option<Duration>,
 }
 
 impl PhoneConfig {
@@ -111,6 +119,8 @@ impl PhoneConfig {
             dtmf: DtmfTxConfig::new(-8.0, 2.0, 80, 80),
             flash: Duration::from_ms(600),
             audio: AudioSource::Silence,
+            talk_for: None,
+            hang_up_on_release: None,
         }
     }
 }
