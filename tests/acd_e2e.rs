@@ -264,6 +264,7 @@ fn a_vip_caller_is_answered_before_earlier_callers() {
     let vip = nums[6].clone();
     let run = run_queue("acd-vip", "linear", "", &arrivals, &nums, &[ALIKE; AGENTS], |d| {
         d.records
+            .handle()
             .create_customer(NewCustomer {
                 name: "Big Buyer".into(),
                 vip: 7,
@@ -322,6 +323,7 @@ fn the_screen_pop_arrives_before_the_second_ring_with_the_customer() {
                 ask(d, CoreRequest::AgentLogin { agent: format!("100{i}"), extension: None, queues: None });
             }
             d.records
+                .handle()
                 .create_customer(NewCustomer {
                     name: "Zhang Wei".into(),
                     company: "Truck Co".into(),

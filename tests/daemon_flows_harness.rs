@@ -22,7 +22,7 @@ use ctibox_daemon::config::Config;
 use ctibox_daemon::core::{CallView, CoreReply, CoreRequest, LegStatus, Snapshot};
 use ctibox_daemon::daemon::{Daemon, DaemonOptions, StartError};
 use ctibox_daemon::records::{CallFilter, CallPageRequest, CallRecord, RecordsReader};
-use ctibox_e2e::{Proc, Scratch, wait_for_socket};
+use ctibox_e2e::{Proc, Scratch};
 
 /// A daemon config for 4 CO lines (1-4, trunk `pstn`, inbound calls to
 /// `inbound`) and 4 phones (801-804 on 5-8), ring group 600 = 801 + 802,
@@ -143,8 +143,9 @@ pub fn run_config(tag: &str, scenario: &str, make: &dyn Fn(&Path) -> String, dur
     let scen = dir.path("scenario.toml");
     std::fs::write(&scen, scenario.replace("{dir}", &dir.0.display().to_string())).expect("scenario file");
     let sock = dir.path("sim.sock");
-    let sim = Proc::start("ctibox-sim", &["run", scen.to_str().unwrap(), "--fast", "--socket", sock.to_str().unwrap()]);
-    wait_for_socket(&sock, WallDuration::from_secs(10));
+    let mut sim =
+        Proc::start("ctibox-sim", &["run", scen.to_str().unwrap(), "--fast", "--socket", sock.to_str().unwrap()]);
+    sim.wait_for_socket(&sock, WallDuration::from_secs(10));
     let cfg = Config::parse("test.toml", &make(&dir.0)).expect("test config");
     let db = dir.path("ctibox.db");
     // The socket's file exists a moment before the simulator listens on it.

@@ -45,6 +45,28 @@ impl Proc {
         Proc { child, name: name.into() }
     }
 
+    /// Wait until the process has made a Unix socket at `path`; fails the
+    /// test with the process's output if it ends first (a scenario it
+    /// refused, say) or after `timeout`.
+    pub fn wait_for_socket(&mut self, path: &Path, timeout: Duration) {
+        let start = Instant::now();
+        while !path.exists() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let mut out = String::new();
+                use std::io::Read;
+                if let Some(mut o) = self.child.stdout.take() {
+                    let _ = o.read_to_string(&mut out);
+                }
+                if let Some(mut e) = self.child.stderr.take() {
+                    let _ = e.read_to_string(&mut out);
+                }
+                panic!("{} ended ({status}) before making {}:\n{out}", self.name, path.display());
+            }
+            assert!(start.elapsed() < timeout, "no socket at {} after {timeout:?}", path.display());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Wait for the process to end by itself; returns (code, stdout,
     /// stderr). Fails the test after `timeout`.
     pub fn wait(mut self, timeout: Duration) -> (i32, String, String) {

@@ -916,7 +916,10 @@ mod tests {
     }
 
     fn phone(keys: &str) -> Result<Scenario, ScenarioError> {
-        parse(&format!("[board]\nfxo = 0\nfxs = 1\n\n[[phone]]\nport = 1\nauto_answer = 1\n{keys}"), Path::new("s.toml"))
+        parse(
+            &format!("[board]\nfxo = 0\nfxs = 1\n\n[[phone]]\nport = 1\nauto_answer = 1\n{keys}"),
+            Path::new("s.toml"),
+        )
     }
 
     #[test]
@@ -928,7 +931,10 @@ mod tests {
         let s = phone("").unwrap();
         assert_eq!((s.world.phones[0].talk_for, s.world.phones[0].hang_up_on_release), (None, None));
         // Release hang-up may be immediate; talk_for may not be 0.
-        assert_eq!(phone("hang_up_on_release = \"0\"\n").unwrap().world.phones[0].hang_up_on_release, Some(Duration::ZERO));
+        assert_eq!(
+            phone("hang_up_on_release = \"0\"\n").unwrap().world.phones[0].hang_up_on_release,
+            Some(Duration::ZERO)
+        );
         let e = phone("talk_for = \"0\"\n").unwrap_err().to_string();
         assert_eq!(e, "s.toml:8:12: talk_for: 0 would hang up as the phone answers; give a time above 0");
         let e = phone("talk_for = \"20 sec\"\n").unwrap_err().to_string();

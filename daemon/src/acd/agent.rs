@@ -24,6 +24,20 @@ pub enum AgentState {
 }
 
 impl AgentState {
+    /// The name the API and the journal use (`not_ready`, `wrap_up`…).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentState::LoggedOut => "logged_out",
+            AgentState::Ready => "ready",
+            AgentState::NotReady => "not_ready",
+            AgentState::Offered => "offered",
+            AgentState::OnCall => "on_call",
+            AgentState::WrapUp => "wrap_up",
+        }
+    }
+}
+
+impl AgentState {
     pub fn name(self) -> &'static str {
         match self {
             AgentState::LoggedOut => "logged_out",

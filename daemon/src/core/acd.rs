@@ -23,6 +23,9 @@ use crate::ivr::flow::{Lang, SayAs, SayOptions};
 use crate::ivr::interp::Spoken;
 use crate::records::{HangupCause, JournalOp, LegRole};
 
+/// How long a call bound for a queue waits for its customer record.
+const CARD_WAIT: Duration = Duration::from_ms(3000);
+
 /// A call waiting in a queue.
 #[derive(Debug, Clone)]
 pub(crate) struct Queued {
@@ -57,7 +60,36 @@ pub(crate) fn parse_skills(text: &str) -> Vec<(String, u8)> {
 impl Core {
     /// Put a call in a queue. The caller (answered if its line still
     /// rings) hears the queue's music until an agent takes it.
+    ///
+    /// While the caller's customer record is still being looked up (for
+    /// at most [`CARD_WAIT`] of board time), the call waits for it, so the
+    /// VIP level and personal manager count and the agent's screen pop
+    /// has the record.
     pub(crate) fn enqueue_call(&mut self, call: CallId, queue: &str) -> Result<(), CoreError> {
+        if self.config.queue(queue).is_none() {
+            return Err(CoreError::Acd(format!("there is no queue `{queue}`")));
+        }
+        if !self.calls.contains_key(&call) {
+            return Err(CoreError::NoSuchCall(call));
+        }
+        if self.card_pending.get(&call).is_some_and(|&since| self.now < since + CARD_WAIT) {
+            self.awaiting_card.insert(call, queue.to_string());
+            return Ok(());
+        }
+        self.enqueue_now(call, queue)
+    }
+
+    /// A call that waited for its customer record joins its queue (the
+    /// record came, or [`CARD_WAIT`] passed).
+    fn enqueue_awaiting(&mut self, call: CallId) {
+        let Some(queue) = self.awaiting_card.remove(&call) else { return };
+        if let Err(e) = self.enqueue_now(call, &queue) {
+            tracing::warn!(call = call.0, queue, "cannot queue the call: {e}");
+            self.end_call(call, HangupCause::Failed, &format!("queue {queue}: {e}"));
+        }
+    }
+
+    fn enqueue_now(&mut self, call: CallId, queue: &str) -> Result<(), CoreError> {
         let qc =
             self.config.queue(queue).cloned().ok_or_else(|| CoreError::Acd(format!("there is no queue `{queue}`")))?;
         let Some(c) = self.calls.get(&call) else { return Err(CoreError::NoSuchCall(call)) };
@@ -68,12 +100,9 @@ impl Core {
             .cloned()
             .ok_or_else(|| CoreError::InvalidState("the call has no caller to queue".into()))?;
         let vars = &c.vars;
-        let priority = vars
-            .get("priority")
-            .and_then(|p| p.trim().parse::<u8>().ok())
-            .or_else(|| vars.get("customer_vip").and_then(|p| p.parse().ok()))
-            .unwrap_or(0)
-            .min(9);
+        // The higher of the IVR's priority and the customer's VIP level.
+        let level = |key: &str| vars.get(key).and_then(|p| p.trim().parse::<u8>().ok()).unwrap_or(0);
+        let priority = level("priority").max(level("customer_vip")).min(9);
         let skills = vars.get("skills").map(|s| parse_skills(s)).unwrap_or_default();
         let sticky = vars.get("customer_agent").filter(|a| !a.is_empty()).cloned();
         let entry = Entry { priority, skills: skills.clone(), sticky: sticky.clone() };
@@ -191,6 +220,18 @@ impl Core {
     /// Every tick: offers ringing out, wrap-ups ending, maximum waits,
     /// announcements; then routing.
     pub(crate) fn acd_tick(&mut self) {
+        if !self.awaiting_card.is_empty() {
+            let late: Vec<CallId> = self
+                .awaiting_card
+                .keys()
+                .filter(|c| self.card_pending.get(c).is_none_or(|&since| self.now >= since + CARD_WAIT))
+                .copied()
+                .collect();
+            for call in late {
+                tracing::debug!(call = call.0, "customer lookup is late: queueing without it");
+                self.enqueue_awaiting(call);
+            }
+        }
         let now = self.now.as_ms();
         if self.acd.next_deadline().is_some_and(|d| d <= now) {
             self.acd.tick(now);
@@ -435,6 +476,8 @@ impl Core {
     /// The call is over: a caller still waiting abandoned the queue.
     pub(crate) fn acd_call_gone(&mut self, call: CallId) {
         self.customers.remove(&call);
+        self.card_pending.remove(&call);
+        self.awaiting_card.remove(&call);
         let Some(q) = self.queued.remove(&call) else { return };
         let now = self.now.as_ms();
         if let Some((queue, wait)) = self.acd.leave(call, true, now) {
@@ -733,6 +776,11 @@ impl Core {
             self.dirty_calls.insert(call);
         }
         self.customers.insert(call, card);
+        self.card_pending.remove(&call);
+        if self.awaiting_card.contains_key(&call) {
+            self.enqueue_awaiting(call);
+            return;
+        }
         if self.acd.is_waiting(call) {
             let _ = self.acd.raise_priority(call, vip);
             if let Some(a) = agent {
@@ -761,6 +809,7 @@ impl Core {
         if number.is_empty() {
             return;
         }
+        self.card_pending.insert(call, self.now);
         self.ivr_io.submit(super::ivr_io::IoJob::Caller {
             call,
             number: number.to_string(),

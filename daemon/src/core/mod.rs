@@ -102,6 +102,10 @@ pub struct Core {
     customers: BTreeMap<CallId, acd::CallerCard>,
     /// A queue changed: publish the queues at the next tick.
     dirty_queues: bool,
+    /// Customer lookups under way (since when), and calls that wait for
+    /// theirs before joining a queue (which queue).
+    card_pending: BTreeMap<CallId, BoardTime>,
+    awaiting_card: BTreeMap<CallId, String>,
     /// Read connections to the records (customer lookups on workers).
     reader: crate::records::RecordsReader,
 }
@@ -180,6 +184,8 @@ impl Core {
             agent_calls: BTreeMap::new(),
             customers: BTreeMap::new(),
             dirty_queues: false,
+            card_pending: BTreeMap::new(),
+            awaiting_card: BTreeMap::new(),
             reader: crate::records::RecordsReader::new(&records_db, 2),
             records_db,
         }
