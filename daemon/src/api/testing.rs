@@ -314,7 +314,9 @@ impl Model {
             | CoreRequest::AgentReady { .. }
             | CoreRequest::AgentNotReady { .. }
             | CoreRequest::QueuePriority { .. }
-            | CoreRequest::QueuePick { .. } => Err(CoreError::Acd("the fake core has no ACD".into())),
+            | CoreRequest::QueuePick { .. }
+            | CoreRequest::Monitor { .. }
+            | CoreRequest::ForceRelease { .. } => Err(CoreError::Acd("the fake core has no ACD".into())),
         }
     }
 }

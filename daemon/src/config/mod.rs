@@ -120,6 +120,10 @@ pub struct Extension {
     pub channel: ChannelId,
     /// Send caller ID to the phone when ringing it.
     pub caller_id: bool,
+    /// When we hang up on the off-hook phone, withdraw loop current this
+    /// long before the busy tone (an open-loop disconnect that answering
+    /// machines, headsets and auto-answer phones act on); `None`: tone only.
+    pub release_loop_open_ms: Option<u32>,
     channel_span: Range<usize>,
 }
 
@@ -571,6 +575,20 @@ impl Config {
                 number,
                 channel: ch,
                 caller_id: e.caller_id.as_ref().is_none_or(|b| *b.get_ref()),
+                release_loop_open_ms: match &e.release_loop_open {
+                    None => None,
+                    Some(v) => match ck.duration(&Some(v.clone()), "release_loop_open", 0) {
+                        0 => None,
+                        ms if (50..=5000).contains(&ms) => Some(ms as u32),
+                        ms => {
+                            ck.err(
+                                v.span(),
+                                format!("release_loop_open: {ms} ms is outside 50 ms–5 s (0 turns it off)"),
+                            );
+                            None
+                        }
+                    },
+                },
                 channel_span: e.channel.span(),
             });
         }

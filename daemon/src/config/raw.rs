@@ -92,6 +92,7 @@ pub struct RawExtension {
     pub name: Option<Spanned<String>>,
     pub channel: Spanned<i64>,
     pub caller_id: Option<Spanned<bool>>,
+    pub release_loop_open: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

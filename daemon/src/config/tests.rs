@@ -170,3 +170,20 @@ fn channel_and_target_parsers() {
     assert!(parse_target("ext:").is_err());
     assert!(parse_target("phone:1").unwrap_err().contains("is not a call target"));
 }
+
+#[test]
+fn extension_release_loop_open_is_a_bounded_duration() {
+    let c = Config::parse("t.toml", &BASE.replace("channel = 3\n", "channel = 3\nrelease_loop_open = \"600ms\"\n"))
+        .unwrap();
+    assert_eq!(c.extensions[0].release_loop_open_ms, Some(600));
+    assert_eq!(c.extensions[1].release_loop_open_ms, None);
+    let off =
+        Config::parse("t.toml", &BASE.replace("channel = 3\n", "channel = 3\nrelease_loop_open = \"0s\"\n")).unwrap();
+    assert_eq!(off.extensions[0].release_loop_open_ms, None);
+    one_error(
+        &BASE.replace("channel = 3\n", "channel = 3\nrelease_loop_open = \"20ms\"\n"),
+        13,
+        "release_loop_open: 20 ms is outside 50 ms–5 s",
+    );
+    one_error(&BASE.replace("channel = 3\n", "channel = 3\nrelease_loop_open = \"soon\"\n"), 13, "release_loop_open:");
+}

@@ -279,6 +279,34 @@ pub enum CoreRequest {
         call: CallId,
         agent: String,
     },
+    /// A supervisor at extension `supervisor` listens to, whispers to,
+    /// barges in on or takes over the call of `agent` (an agent id or an
+    /// extension). Repeated for the same call, it changes the mode.
+    Monitor {
+        supervisor: String,
+        agent: String,
+        mode: MonitorMode,
+    },
+    /// A supervisor (`by`) drops the call of `agent` (an agent id or an
+    /// extension).
+    ForceRelease {
+        agent: String,
+        by: String,
+    },
+}
+
+/// How a supervisor joins an agent's call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MonitorMode {
+    /// Hears both parties; nobody hears the supervisor.
+    Listen,
+    /// Hears both; only the agent hears the supervisor.
+    Whisper,
+    /// A three-party call.
+    Barge,
+    /// The supervisor replaces the agent.
+    TakeOver,
 }
 
 /// What the core answers.

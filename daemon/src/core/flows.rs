@@ -230,6 +230,7 @@ impl Core {
         self.journal(JournalOp::LegEnded { leg, at: self.stamp(), cause, detail: detail.to_string() });
         self.dirty_calls.insert(call);
         self.acd_leg_ended(call, leg);
+        self.monitor_leg_ended(leg);
         if self.chan(ch).and_then(|c| c.call) == Some((call, leg)) {
             self.set_chan_call(ch, None);
             self.set_media(ch, Media::None);
@@ -297,8 +298,11 @@ impl Core {
             return;
         }
         let Some(c) = self.calls.get(&call) else { return };
-        let live = c.live_legs().count();
-        let ringing = c.live_legs().any(|l| matches!(l.status, LegStatus::Ringing | LegStatus::Alerting));
+        // Supervisors' monitor legs are not parties.
+        let live = c.live_legs().filter(|l| !self.is_monitor(l.id)).count();
+        let ringing = c
+            .live_legs()
+            .any(|l| matches!(l.status, LegStatus::Ringing | LegStatus::Alerting) && !self.is_monitor(l.id));
         let consult = c.consult.is_some();
         let queued = self.is_queued(call);
         if live == 0 && queued {
@@ -592,6 +596,9 @@ impl Core {
             return;
         }
         self.leg_up(call, leg);
+        if self.monitor_answered(call, leg) {
+            return;
+        }
         self.acd_answered(call, leg);
         self.ivr_answered(call);
         let purpose = self.calls.get(&call).and_then(|c| c.ringing.as_ref().map(|r| r.purpose.clone()));
@@ -602,7 +609,11 @@ impl Core {
             .map(|c| {
                 c.live_legs()
                     .filter(|l| {
-                        l.id != leg && l.status == LegStatus::Ringing && !l.outbound_trunk && l.role != LegRole::Caller
+                        l.id != leg
+                            && l.status == LegStatus::Ringing
+                            && !l.outbound_trunk
+                            && l.role != LegRole::Caller
+                            && !self.is_monitor(l.id)
                     })
                     .map(|l| l.id)
                     .collect()

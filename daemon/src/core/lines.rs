@@ -54,6 +54,7 @@ pub fn fxs_config(config: &Config, ext: &Extension) -> FxsConfig {
     if !ext.caller_id {
         c.caller_id = CidSend::None;
     }
+    c.release.loop_open_ms = ext.release_loop_open_ms;
     c
 }
 

@@ -27,6 +27,7 @@ pub mod lines;
 mod model;
 pub mod moh;
 mod requests;
+mod supervise;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -106,6 +107,8 @@ pub struct Core {
     /// theirs before joining a queue (which queue).
     card_pending: BTreeMap<CallId, BoardTime>,
     awaiting_card: BTreeMap<CallId, String>,
+    /// Supervisors' legs on agents' calls.
+    monitors: BTreeMap<LegId, supervise::Monitor>,
     /// Read connections to the records (customer lookups on workers).
     reader: crate::records::RecordsReader,
 }
@@ -186,6 +189,7 @@ impl Core {
             dirty_queues: false,
             card_pending: BTreeMap::new(),
             awaiting_card: BTreeMap::new(),
+            monitors: BTreeMap::new(),
             reader: crate::records::RecordsReader::new(&records_db, 2),
             records_db,
         }
@@ -274,6 +278,7 @@ impl Core {
                 self.ivr_run_deferred();
                 self.on_timers();
                 self.acd_tick();
+                self.monitor_tick();
                 self.publish();
                 self.engine.ack_tick();
             }
@@ -482,7 +487,10 @@ impl Core {
     fn reconnect(&mut self, id: CallId) {
         let Some(call) = self.calls.get(&id) else { return };
         let live: Vec<model::Leg> = call.live_legs().cloned().collect();
-        let audio: Vec<ChannelId> = live.iter().filter(|l| l.in_audio()).map(|l| l.channel).collect();
+        // Supervisors' monitor legs are wired apart (wire_monitors).
+        let parties: Vec<(LegId, ChannelId)> =
+            live.iter().filter(|l| l.in_audio() && !self.is_monitor(l.id)).map(|l| (l.id, l.channel)).collect();
+        let audio: Vec<ChannelId> = parties.iter().map(|p| p.1).collect();
         let ringing =
             live.iter().any(|l| matches!(l.status, LegStatus::Ringing | LegStatus::Alerting) && !l.in_audio());
         for l in &live {
@@ -493,6 +501,7 @@ impl Core {
                 self.engine_cmd(EngineCommand::Bridge { a, b });
             }
         }
+        self.wire_monitors(id, &parties);
         for l in &live {
             let media = if l.held && l.status == LegStatus::Up {
                 Media::MusicOnHold

@@ -35,6 +35,8 @@ impl Core {
             | CoreRequest::AgentNotReady { .. }
             | CoreRequest::QueuePriority { .. }
             | CoreRequest::QueuePick { .. } => self.acd_request(req),
+            CoreRequest::Monitor { supervisor, agent, mode } => self.supervise(&supervisor, &agent, mode),
+            CoreRequest::ForceRelease { agent, by } => self.force_release(&agent, &by),
         }
     }
 

@@ -103,6 +103,8 @@ code_enum! {
         Failed => "failed",
         /// The daemon stopped or crashed while the call was up.
         Interrupted => "interrupted",
+        /// A supervisor dropped the call (force release).
+        ForceReleased => "force_released",
     }
 }
 
