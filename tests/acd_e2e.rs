@@ -363,3 +363,61 @@ fn the_screen_pop_arrives_before_the_second_ring_with_the_customer() {
     let offered = states(&run)["1001"].iter().find(|s| s.state == AgentStateKind::Offered).map(|s| s.board_ms).unwrap();
     assert!((*at as i64) < offered + 5000, "pop at {at} ms, offer at {offered} ms");
 }
+
+#[test]
+fn agents_log_in_and_change_state_with_feature_codes_on_their_phones() {
+    // Agent 1001 (PIN 1234) at 801, channel LINES+1, logs in from the phone:
+    // first with a wrong PIN (refused), then right; takes a caller; then
+    // goes not ready with reason 12 and finally logs out.
+    let nums = numbers(1);
+    let mut scen = scenario(&[20_000], &nums, &[Phone { answer: Some(1), talk_s: 5 }; AGENTS]);
+    scen += &format!(
+        r#"
+[[timeline]]
+actor = "phone:{port}"
+steps = [
+  {{ at = "1s", do = "offhook" }},
+  {{ after = "1s", do = "dial", digits = "*511001*9999#" }},
+  {{ expect = "busy", within = "8s", desc = "refused: a spoken refusal, then the release tone" }},
+  {{ after = "200ms", do = "hangup" }},
+  {{ after = "2s", do = "offhook", desc = "on-hook longer than a flash" }},
+  {{ after = "1s", do = "dial", digits = "*511001*1234#" }},
+  {{ expect = "busy", within = "8s", desc = "logged in: confirmation, then the release tone" }},
+  {{ after = "200ms", do = "hangup" }},
+  {{ wait_for = "ringing", timeout = "30s", desc = "the queue offers the caller to the agent" }},
+  {{ at = "40s", do = "offhook" }},
+  {{ after = "1s", do = "dial", digits = "*5412#" }},
+  {{ expect = "busy", within = "8s" }},
+  {{ after = "200ms", do = "hangup" }},
+  {{ at = "55s", do = "offhook" }},
+  {{ after = "1s", do = "dial", digits = "*52" }},
+  {{ expect = "busy", within = "10s", desc = "*52 completes after the match timeout" }},
+  {{ after = "200ms", do = "hangup" }},
+]
+"#,
+        port = LINES + 1
+    );
+    let cfg = |dir: &Path| {
+        config(dir, "linear", "").replace(
+            "[[agent]]\nid = \"1001\"\nname = \"Agent 1\"\n",
+            "[[agent]]\nid = \"1001\"\nname = \"Agent 1\"\npin = \"1234\"\n",
+        )
+    };
+    assert!(cfg(Path::new("/tmp")).contains("pin = \"1234\""), "the PIN is in the config");
+    let run = run_config("acd-codes", &scen, &cfg, |_| {});
+    common_checks(&run, 1);
+    let st = &states(&run)["1001"];
+    let seq: Vec<(AgentStateKind, &str, Option<&str>)> =
+        st.iter().map(|s| (s.state, s.reason.as_str(), s.extension.as_deref())).collect();
+    let login = st.first().expect("a login").board_ms;
+    assert!(
+        (10_000..16_000).contains(&login),
+        "the wrong PIN at ~2 s logged nobody in; the right one at ~10 s did: {st:#?}"
+    );
+    assert_eq!(seq.first().map(|s| (s.0, s.2)), Some((AgentStateKind::Ready, Some("801"))), "{st:#?}");
+    assert!(seq.contains(&(AgentStateKind::OnCall, "", Some("801"))), "{st:#?}");
+    let tail: Vec<(AgentStateKind, &str)> = seq.iter().rev().take(2).rev().map(|s| (s.0, s.1)).collect();
+    assert_eq!(tail, vec![(AgentStateKind::NotReady, "12"), (AgentStateKind::LoggedOut, "")], "{st:#?}");
+    let answered = queue_events(&run).into_iter().find(|e| e.1 == QueueEventKind::Answer).expect("answered");
+    assert_eq!(answered.2.as_deref(), Some("1001"));
+}

@@ -247,7 +247,7 @@ impl Core {
     }
 
     /// Act on the router's outbox.
-    fn acd_events(&mut self) {
+    pub(crate) fn acd_events(&mut self) {
         for ev in self.acd.take_events() {
             match ev {
                 AcdEvent::Offer { call, queue, agents, wait_ms } => {

@@ -879,6 +879,9 @@ impl Core {
             }
             return;
         }
+        if self.feature_code(ch, &ext, number) {
+            return;
+        }
         let dest = self.resolve(number);
         let direction = match &dest {
             Ok(Destination::Outside { .. }) => Direction::Outbound,

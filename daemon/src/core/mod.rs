@@ -19,6 +19,7 @@
 
 mod acd;
 pub mod api;
+mod features;
 mod flows;
 pub mod handle;
 mod ivr;
@@ -109,6 +110,8 @@ pub struct Core {
     awaiting_card: BTreeMap<CallId, String>,
     /// Supervisors' legs on agents' calls.
     monitors: BTreeMap<LegId, supervise::Monitor>,
+    /// Feature-code confirmations playing: channel → media id.
+    feature_plays: BTreeMap<ChannelId, u32>,
     /// Read connections to the records (customer lookups on workers).
     reader: crate::records::RecordsReader,
 }
@@ -190,6 +193,7 @@ impl Core {
             card_pending: BTreeMap::new(),
             awaiting_card: BTreeMap::new(),
             monitors: BTreeMap::new(),
+            feature_plays: BTreeMap::new(),
             reader: crate::records::RecordsReader::new(&records_db, 2),
             records_db,
         }
@@ -294,7 +298,7 @@ impl Core {
             }
             EngineEvent::Board(ev) => tracing::trace!(?ev, "board event"),
             EngineEvent::MediaDone { channel, id, .. } => {
-                if !self.acd_media_done(channel, id) {
+                if !self.acd_media_done(channel, id) && !self.feature_media_done(channel, id) {
                     self.ivr_media_done(channel, id);
                 }
             }
