@@ -8,7 +8,12 @@ use super::super::acd::test_db::{T0, TestDb, at};
 use super::super::customers::{NewCustomer, ValidCustomer};
 use super::super::journal::{self, ApplyError, JournalOp};
 use super::super::{Records, RecordsConfig};
+use super::import::{import_rows, parse_numbers_csv};
 use super::*;
+use crate::records::customers;
+use crate::records::error::WriteError;
+use crate::records::import::ImportFileError;
+use crate::records::phone::PhoneNumber;
 
 /// Parses and imports `csv` into `campaign` on the test database.
 fn import(db: &TestDb, campaign: &str, csv: &str, dry_run: bool) -> CampaignImportReport {
