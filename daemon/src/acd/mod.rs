@@ -16,6 +16,7 @@
 //! on a call, in wrap-up or busy on another call, it is not offered more.
 
 pub mod agent;
+pub mod campaign;
 mod pick;
 pub mod spec;
 #[cfg(test)]

@@ -205,6 +205,29 @@ pin = "3333"
 extension = "803"
 skills = { support = 9 }
 user = "carol"
+
+# --- Outbound campaigns (docs/campaigns.md) ---------------------------------
+# A progressive campaign dials the numbers imported into it (a CSV file with
+# a `number` column) through a trunk, one call per ready agent of its queue;
+# an answered call goes to the next ready agent. Numbers on the do-not-call
+# list are never dialled.
+[[campaign]]
+name = "spring-offer"           # lower-case letters, digits, _ or -
+queue = "sales"                 # its ready agents take answered calls
+trunk = "pstn"                  # the calls go out on these lines
+# caller_id = "88880000"        # presented where the line allows it
+max_lines = 2                   # at most 2 calls dialling at once
+ratio = 1.0                     # dials per ready agent (1.0: progressive; up to 5.0)
+ring_timeout = "30s"            # ringing this long is no answer
+hours = "09:00-18:00"           # dial only then (local time)…
+days = "mon-fri"                # …on these days
+# After each result the number is dialled again `after` later, at most
+# `max` times for that result; then it is done with that result.
+retry.busy = { after = "5m", max = 3 }
+retry.no_answer = { after = "30m", max = 2 }
+retry.fax = { max = 0 }         # a fax line will not become a person
+retry.failed = { after = "2m", max = 3 }       # no dial tone, congestion, no free line
+retry.abandoned = { after = "10m", max = 2 }   # answered while no agent was free
 "##;
 
 /// The demo's IVR flow: greeting, 1 sales, 2 support, 3 order status

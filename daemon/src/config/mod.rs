@@ -4,13 +4,15 @@
 //! Loading happens in two checks. [`Config::parse`] reads the file and checks
 //! everything that needs no hardware: syntax, unknown keys, types, durations,
 //! numbers, names that refer to each other, digit maps, tone patterns,
-//! users, ACD queues and agents (`acd.rs`). [`Config::check_board`] then
+//! users, ACD queues and agents (`acd.rs`), outbound campaigns
+//! (`campaign.rs`). [`Config::check_board`] then
 //! checks channel numbers and kinds against the layout of the opened board.
 //! Both report *every* problem, each as `file:line:col: what is wrong`.
 //!
 //! See [`demo::DEMO_CONFIG`] for a complete, commented example.
 
 mod acd;
+mod campaign;
 pub mod demo;
 mod raw;
 pub mod source;
@@ -26,6 +28,7 @@ use ctibox_driver::signaling::digitmap::{DigitMap, Pattern};
 use toml::Spanned;
 
 pub use acd::{AcdConfig, AgentConfig, QueueConfig};
+pub use campaign::CampaignConfig;
 pub use source::{ConfigError, ConfigErrors, Source, parse_duration_ms};
 
 /// Where a call goes.
@@ -241,6 +244,8 @@ pub struct Config {
     pub queues: Vec<QueueConfig>,
     /// `[[agent]]`s, in file order.
     pub agents: Vec<AgentConfig>,
+    /// `[[campaign]]`s, in file order.
+    pub campaigns: Vec<CampaignConfig>,
     /// Things that work but deserve a look (`config check` prints them).
     pub warnings: Vec<ConfigError>,
 }
@@ -853,6 +858,9 @@ impl Config {
         let known = acd::Known { extensions: &ext_numbers, ring_groups: &ring_groups, users: &users, country };
         let (queues, agents) = acd::queues_and_agents(&mut ck, &raw, &known, &mut ivr.refs);
 
+        // [[campaign]]
+        let campaigns = campaign::campaigns(&mut ck, &raw, &queues, &trunks);
+
         // [tones]
         let mut tones: Vec<(ToneKind, String)> = Vec::new();
         for (k, v) in &raw.tones {
@@ -889,6 +897,7 @@ impl Config {
                 acd: acd_config,
                 queues,
                 agents,
+                campaigns,
                 warnings,
                 source: src,
             })
@@ -1007,6 +1016,9 @@ impl Config {
     }
     pub fn agent(&self, id: &str) -> Option<&AgentConfig> {
         self.agents.iter().find(|a| a.spec.id == id)
+    }
+    pub fn campaign(&self, name: &str) -> Option<&CampaignConfig> {
+        self.campaigns.iter().find(|c| c.spec.name == name)
     }
     /// The agent an API user is (`user = "alice"` in its `[[agent]]`).
     pub fn agent_of_user(&self, user: &str) -> Option<&AgentConfig> {

@@ -36,6 +36,8 @@ pub struct RawConfig {
     pub queues: Vec<Spanned<RawQueue>>,
     #[serde(default, rename = "agent")]
     pub agents: Vec<Spanned<RawAgent>>,
+    #[serde(default, rename = "campaign")]
+    pub campaigns: Vec<Spanned<RawCampaign>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -196,4 +198,39 @@ pub struct RawAgent {
     /// Skill → level.
     pub skills: Option<BTreeMap<Spanned<String>, Spanned<i64>>>,
     pub user: Option<Spanned<String>>,
+}
+
+/// One `[[campaign]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCampaign {
+    pub name: Spanned<String>,
+    pub queue: Spanned<String>,
+    pub trunk: Spanned<String>,
+    pub caller_id: Option<Spanned<String>>,
+    pub max_lines: Option<Spanned<i64>>,
+    /// A number, integer or not; checked in validation.
+    pub ratio: Option<Spanned<toml::Value>>,
+    pub ring_timeout: Option<Spanned<String>>,
+    pub hours: Option<Spanned<String>>,
+    pub days: Option<Spanned<String>>,
+    pub retry: Option<RawRetries>,
+}
+
+/// `retry.RESULT = { after = "5m", max = 3 }` of a campaign.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetries {
+    pub busy: Option<Spanned<RawRetry>>,
+    pub no_answer: Option<Spanned<RawRetry>>,
+    pub fax: Option<Spanned<RawRetry>>,
+    pub failed: Option<Spanned<RawRetry>>,
+    pub abandoned: Option<Spanned<RawRetry>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetry {
+    pub after: Option<Spanned<String>>,
+    pub max: Option<Spanned<i64>>,
 }

@@ -14,7 +14,8 @@ use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::acd::{self, AgentStateKind, QueueEventKind};
-use super::phone;
+use super::campaign::{self, AttemptWrite, CallResult, CampaignNumberId, NumberState};
+use super::phone::{self, PhoneNumber};
 
 /// Identifies a call in the journal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -294,6 +295,32 @@ pub enum JournalOp {
         call: Option<CallId>,
         at: Stamp,
     },
+    /// A campaign's number is being dialled on `call` (the call's
+    /// `CallStarted` comes first).
+    CampaignDial { number: CampaignNumberId, call: CallId, at: Stamp },
+    /// A campaign's number changed (the engine's change after a result, a
+    /// do-not-call entry, a restart), with the attempt that led to it.
+    CampaignNumber {
+        number: CampaignNumberId,
+        state: NumberState,
+        /// Attempts made so far (the attempt's row is numbered with it).
+        attempts: u32,
+        /// `retry_wait`: not dialled again before this (wall ms).
+        next_at_wall_ms: Option<i64>,
+        /// The final result once `done`.
+        result: Option<CallResult>,
+        /// `None` when no dialling led to the change.
+        attempt: Option<AttemptWrite>,
+        at: Stamp,
+    },
+    /// The call of a campaign attempt ended (answered calls end after their
+    /// result was written).
+    CampaignAttemptEnded { call: CallId, at: Stamp },
+    /// A number goes on the do-not-call list (one already there keeps its
+    /// entry; a non-empty reason replaces the old one).
+    DoNotCall { number: PhoneNumber, reason: String, at: Stamp },
+    /// Every entry matching the number leaves the do-not-call list.
+    DoNotCallRemoved { number: PhoneNumber },
 }
 
 impl JournalOp {
@@ -314,6 +341,11 @@ impl JournalOp {
             JournalOp::Voicemail { .. } => "voicemail",
             JournalOp::QueueEvent { .. } => "queue event",
             JournalOp::AgentState { .. } => "agent state",
+            JournalOp::CampaignDial { .. } => "campaign dial",
+            JournalOp::CampaignNumber { .. } => "campaign number",
+            JournalOp::CampaignAttemptEnded { .. } => "campaign attempt ended",
+            JournalOp::DoNotCall { .. } => "do not call",
+            JournalOp::DoNotCallRemoved { .. } => "do not call removed",
         }
     }
 }
@@ -532,6 +564,38 @@ pub(crate) fn apply(conn: &Connection, op: &JournalOp) -> Result<(), ApplyError>
                     None => ApplyError::Sqlite { op: name, source },
                 },
             )?;
+        }
+        JournalOp::CampaignDial { number, call, at } => {
+            let n = campaign::write_dial(conn, *number, *call, *at)
+                .map_err(|source| unknown_parent(conn, name, *call, None, source))?;
+            changed(n, "campaign number", number.0)?;
+        }
+        JournalOp::CampaignNumber { number, state, attempts, next_at_wall_ms, result, attempt, at } => {
+            let n = campaign::write_number(
+                conn,
+                *number,
+                *state,
+                *attempts,
+                *next_at_wall_ms,
+                *result,
+                attempt.as_ref(),
+                *at,
+            )
+            .map_err(|source| match attempt.as_ref().and_then(|a| a.call) {
+                Some(call) => unknown_parent(conn, name, call, None, source),
+                None => ApplyError::Sqlite { op: name, source },
+            })?;
+            changed(n, "campaign number", number.0)?;
+        }
+        JournalOp::CampaignAttemptEnded { call, at } => {
+            let n = campaign::write_attempt_ended(conn, *call, *at).map_err(sql)?;
+            changed(n, "open campaign attempt of call", call.0)?;
+        }
+        JournalOp::DoNotCall { number, reason, at } => {
+            campaign::write_dnc(conn, number, reason, at.wall_ms).map_err(sql)?;
+        }
+        JournalOp::DoNotCallRemoved { number } => {
+            campaign::remove_dnc(conn, number).map_err(sql)?;
         }
     }
     Ok(())

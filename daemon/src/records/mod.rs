@@ -20,7 +20,8 @@
 //!   ([`journal_query`]), customers and the screen-pop lookup by phone
 //!   ([`customers`], [`phone`]), users, extensions and ring groups, ACD
 //!   queue events and agent states ([`acd`]) and their reports
-//!   ([`acd_report`]).
+//!   ([`acd_report`]), outbound campaigns' numbers and attempts and the
+//!   do-not-call list ([`campaign`]).
 //!
 //! Neither handle may be used from the real-time engine except
 //! [`RecordsHandle::submit`], which never blocks; the call model and the API
@@ -38,6 +39,7 @@
 
 pub mod acd;
 pub mod acd_report;
+pub mod campaign;
 pub mod csv;
 pub mod customers;
 pub mod directory;
@@ -62,6 +64,10 @@ pub use acd::{
     StateCursor,
 };
 pub use acd_report::{AgentReport, QueueReport, ServiceLevels, StateTimes};
+pub use campaign::{
+    AttemptRecord, AttemptWrite, CallResult, CampaignImportError, CampaignImportReport, CampaignNumberId,
+    CampaignNumberRecord, CampaignReport, DncEntry, NumberResult, NumberState, ResultCounts,
+};
 pub use customers::{AssignedAgent, Customer, CustomerId, CustomerPhone, CustomerQuery, CustomerUpdate, NewCustomer};
 pub use directory::{Extension, RingGroup, RingStrategy};
 pub use error::{OpenError, QueryError, SubmitError, WaitError, WriteError};

@@ -235,6 +235,51 @@ CREATE INDEX agent_states_by_agent ON agent_states (agent, wall_ms);
 CREATE INDEX agent_states_by_time ON agent_states (wall_ms);
 CREATE INDEX agent_states_by_call ON agent_states (call_id) WHERE call_id IS NOT NULL;
 "#,
+    // 4: outbound campaigns' numbers and attempts, the do-not-call list (records::campaign).
+    r#"
+CREATE TABLE campaign_numbers (
+    id              INTEGER PRIMARY KEY,
+    campaign        TEXT NOT NULL,                  -- the [[campaign]]'s name in the config
+    position        INTEGER NOT NULL,               -- order of import: dialled in this order
+    number          TEXT NOT NULL,                  -- as imported, for display
+    digits          TEXT NOT NULL,                  -- what is dialled: digits only, leading '+' kept
+    key_rev         TEXT NOT NULL,                  -- match key reversed (records::phone)
+    customer_id     INTEGER REFERENCES customers (id) ON DELETE SET NULL,
+    state           TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'dialing', 'retry_wait', 'done')),
+    attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_at_wall_ms INTEGER,                        -- retry_wait: not dialled again before this
+    result          TEXT CHECK (result IN ('answered', 'busy', 'no_answer', 'fax', 'failed', 'abandoned', 'dnc')),
+    last_call_id    INTEGER REFERENCES calls (id) ON DELETE SET NULL,
+    added_wall_ms   INTEGER NOT NULL,
+    updated_wall_ms INTEGER NOT NULL,
+    UNIQUE (campaign, key_rev)
+);
+CREATE INDEX campaign_numbers_by_campaign ON campaign_numbers (campaign, position);
+CREATE INDEX campaign_numbers_by_key ON campaign_numbers (key_rev);
+
+CREATE TABLE campaign_attempts (
+    id              INTEGER PRIMARY KEY,
+    number_id       INTEGER NOT NULL REFERENCES campaign_numbers (id) ON DELETE CASCADE,
+    attempt         INTEGER NOT NULL CHECK (attempt >= 1),  -- 1 for the first
+    call_id         INTEGER REFERENCES calls (id) ON DELETE SET NULL,  -- NULL when no call could start
+    result          TEXT NOT NULL CHECK (result IN ('answered', 'busy', 'no_answer', 'fax', 'failed', 'abandoned')),
+    detail          TEXT NOT NULL DEFAULT '',       -- no_dial_tone, congestion, sit, no_free_line...
+    started_board_ms INTEGER NOT NULL,
+    started_wall_ms INTEGER NOT NULL,               -- dialling began
+    ended_wall_ms   INTEGER                         -- the call ended; NULL while it goes on
+);
+CREATE INDEX campaign_attempts_by_number ON campaign_attempts (number_id, id);
+CREATE INDEX campaign_attempts_by_call ON campaign_attempts (call_id) WHERE call_id IS NOT NULL;
+
+CREATE TABLE do_not_call (
+    id              INTEGER PRIMARY KEY,
+    number          TEXT NOT NULL,                  -- as entered
+    digits          TEXT NOT NULL,
+    key_rev         TEXT NOT NULL UNIQUE,           -- match key reversed (records::phone)
+    reason          TEXT NOT NULL DEFAULT '',
+    added_wall_ms   INTEGER NOT NULL
+);
+"#,
 ];
 
 /// Checks the first bytes of an existing file: an empty or missing file is

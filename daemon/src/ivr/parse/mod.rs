@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use crate::config::{ConfigError, ConfigErrors, Source};
 use crate::ivr::flow::{Flow, Goto, Holidays, Lang, Schedule, ScheduleRule};
 
+pub(crate) use time::{parse_days, parse_hours};
 use value::{Errs, Fields, Kind, Val};
 pub use value::{is_var_name, template_problem};
 
