@@ -36,7 +36,11 @@ fn snapshot_then_events_in_order() {
     let agent = api.login("agent");
     let mut ws = Ws::connect(&api.server.url, WsToken::Query(&agent)).expect("upgrade with ?token=");
     let snap = ws.json();
-    assert_eq!(keys(&snap), BTreeSet::from(["type", "seq", "board_ms", "channels", "calls"]), "{snap}");
+    assert_eq!(
+        keys(&snap),
+        BTreeSet::from(["type", "seq", "board_ms", "channels", "calls", "agents", "queues"]),
+        "{snap}"
+    );
     assert_eq!(snap["type"], "snapshot");
     let s = seq(&snap);
     assert_eq!(s, api.server.core.seq(), "the snapshot is current");
