@@ -328,6 +328,9 @@ fn event_line(e: &CtiEvent) -> String {
             let call = call.map(|id| format!(" (call {id})")).unwrap_or_default();
             format!("ch {channel} dtmf {digit}{call}")
         }
+        CtiEventKind::Agent { agent } => crate::acd::agent_event_text(agent),
+        CtiEventKind::Queue { queue } => crate::acd::queue_event_text(queue),
+        CtiEventKind::ScreenPop { pop } => crate::acd::screen_pop_text(pop),
     };
     format!("{:>10}  #{:<5} {what}", format_board_ms(e.at_ms), e.seq)
 }
