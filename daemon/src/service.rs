@@ -182,7 +182,9 @@ impl Service {
         let status = status_fn(name, &daemon, calls_active.clone());
         let r = reloader.clone();
         let reload: api::ReloadFn = Arc::new(move || r.reload());
-        let state = ApiState::new(daemon.core.clone(), records, reader, status, reload, auth);
+        let control = daemon.control();
+        let config: api::ConfigFn = Arc::new(move || control.config());
+        let state = ApiState::new(daemon.core.clone(), records, reader, status, reload, config, auth);
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -293,7 +293,7 @@ fn csv_text(rows: &[CallRow]) -> String {
 }
 
 /// One CSV record (RFC 4180), CRLF-terminated.
-fn csv_line(out: &mut String, fields: impl IntoIterator<Item = String>) {
+pub(crate) fn csv_line(out: &mut String, fields: impl IntoIterator<Item = String>) {
     for (i, f) in fields.into_iter().enumerate() {
         if i > 0 {
             out.push(',');

@@ -4,7 +4,8 @@
 //!   off-hook/on-hook), like dahdi_tool and dahdi_monitor.
 //! - `ctibox dsp …` runs the detectors and generators on WAV files.
 //! - `ctibox status | channels | calls | originate | … | cdr | customers |
-//!   monitor` talk to the daemon's HTTP API (docs/cli.md, docs/api.md).
+//!   monitor` talk to the daemon's HTTP API (docs/cli.md, docs/api.md), and
+//!   so do the ACD's `agents | agent | queues | queue`.
 //! - `ctibox config check` validates a daemon config file offline.
 //! - `ctibox ivr check | graph` checks IVR flow files and draws them.
 //! - `ctibox completions | man` generate shell completions and man pages.
@@ -12,6 +13,7 @@
 //! Exit codes: 0 success, 1 the command's "no" (refused import rows, a bad
 //! config), 2 an error (API errors, unreachable daemon, bad arguments).
 
+mod acd;
 mod api;
 mod board;
 mod calls;
@@ -63,6 +65,14 @@ enum Cmd {
     Transfer(calls::TransferArgs),
     /// Add a third party to a call.
     Conference(calls::ConferenceArgs),
+    /// ACD agents: id, name, state, reason, since, extension, queues.
+    Agents(calls::ReadArgs),
+    /// An ACD agent: login, logout, ready, not-ready, history.
+    Agent(acd::AgentArgs),
+    /// ACD queues: waiting, longest wait, agents, service level; `report`.
+    Queues(acd::QueuesArgs),
+    /// A caller waiting in a queue: priority, pick (admin, supervisor).
+    Queue(acd::QueueArgs),
     /// The call journal, filtered, as a table, CSV or JSON.
     Cdr(cdr::CdrArgs),
     /// Customers: import a CSV file.
@@ -124,6 +134,10 @@ fn main() {
         Cmd::Unhold(a) => calls::hold(a, false),
         Cmd::Transfer(a) => calls::transfer(a),
         Cmd::Conference(a) => calls::conference(a),
+        Cmd::Agents(a) => acd::agents(a),
+        Cmd::Agent(a) => acd::agent(a),
+        Cmd::Queues(a) => acd::queues(a),
+        Cmd::Queue(a) => acd::queue(a),
         Cmd::Cdr(a) => cdr::cdr(a),
         Cmd::Customers(a) => cdr::customers(a),
         Cmd::Monitor(a) => monitor::run(a),

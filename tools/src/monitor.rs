@@ -328,35 +328,9 @@ fn event_line(e: &CtiEvent) -> String {
             let call = call.map(|id| format!(" (call {id})")).unwrap_or_default();
             format!("ch {channel} dtmf {digit}{call}")
         }
-        CtiEventKind::Agent { agent: a } => {
-            let reason = if a.reason.is_empty() { String::new() } else { format!(" ({})", a.reason) };
-            let seat = a.extension.as_ref().map(|e| format!(" at {e}")).unwrap_or_default();
-            let call = a.call.map(|id| format!(" (call {id})")).unwrap_or_default();
-            format!("agent {} {}{seat}: {}{reason}{call}", a.id, a.name, a.state.as_str())
-        }
-        CtiEventKind::Queue { queue: q } => format!(
-            "queue {}: {} waiting, longest {}, {}/{} agents ready, answered {}, abandoned {}",
-            q.name,
-            q.waiting.len(),
-            format_board_ms(q.longest_wait_ms),
-            q.ready,
-            q.logged_in,
-            q.answered,
-            q.abandoned
-        ),
-        CtiEventKind::ScreenPop { pop: p } => {
-            let name =
-                if p.caller_name.is_empty() { "new customer".to_string() } else { format!("{:?}", p.caller_name) };
-            let callback = if p.callback { " callback" } else { "" };
-            format!(
-                "pop agent {}: call {} from {} {name} via {}{callback}, waited {}",
-                p.agent,
-                p.call,
-                p.caller_number,
-                p.queue,
-                format_board_ms(p.wait_ms)
-            )
-        }
+        CtiEventKind::Agent { agent } => crate::acd::agent_event_text(agent),
+        CtiEventKind::Queue { queue } => crate::acd::queue_event_text(queue),
+        CtiEventKind::ScreenPop { pop } => crate::acd::screen_pop_text(pop),
     };
     format!("{:>10}  #{:<5} {what}", format_board_ms(e.at_ms), e.seq)
 }
@@ -383,23 +357,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(event_line(&cid), "    6.210s  #14    ch 1 caller id: 13800138000 (call 7)");
-        let agent: CtiEvent = serde_json::from_str(
-            r#"{"seq": 16, "at_ms": 8000, "type": "agent", "agent": {"id": "1001", "name": "Li Na", "state": "not_ready",
-                "reason": "lunch", "since_ms": 8000, "extension": "801", "queues": ["sales"], "busy": false,
-                "call": null, "answered": 3, "talk_ms": 60000, "skills": {}}}"#,
-        )
-        .unwrap();
-        assert_eq!(event_line(&agent), "    8.000s  #16    agent 1001 Li Na at 801: not_ready (lunch)");
-        let pop: CtiEvent = serde_json::from_str(
-            r#"{"seq": 17, "at_ms": 9000, "type": "screen_pop", "pop": {"agent": "1001", "call": 7, "queue": "sales",
-                "queue_title": "Sales", "caller_number": "13800138000", "caller_name": "", "wait_ms": 12500,
-                "callback": false, "customer": null, "last_calls": [], "ivr_path": [], "vars": {}}}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            event_line(&pop),
-            "    9.000s  #17    pop agent 1001: call 7 from 13800138000 new customer via sales, waited 12.500s"
-        );
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! # Shape
 //!
 //! [`router`] builds the axum router over an [`ApiState`]: the core's
-//! handle, the records' handles, two callbacks into the daemon (its
-//! [`StatusView`] and a config reload) and the session store ([`Auth`]).
+//! handle, the records' handles, three callbacks into the daemon (its
+//! [`StatusView`], a config reload and the config in force) and the
+//! session store ([`Auth`]).
 //! [`serve`] runs it on a listener until a shutdown future completes, like
 //! mini-redis's `server::run`: tests bind `127.0.0.1:0` and call it.
 //!
@@ -20,6 +21,7 @@
 //! Not implemented yet: the web console at `/`, ring groups over the API,
 //! rate limiting of logins.
 
+pub mod acd;
 pub mod auth;
 pub mod body;
 pub mod calls;
@@ -29,6 +31,7 @@ pub mod directory;
 pub mod error;
 pub mod events;
 pub mod status;
+pub mod supervise;
 pub mod testing;
 
 use std::future::Future;
@@ -46,6 +49,7 @@ pub use calls::CallDone;
 pub use error::ApiError;
 pub use status::{BoardStatus, EngineStatus, RecordsStatus, StatusView};
 
+use crate::config::Config;
 use crate::core::CoreHandle;
 use crate::records::{RecordsHandle, RecordsReader};
 
@@ -64,6 +68,11 @@ pub type StatusFn = Arc<dyn Fn() -> StatusView + Send + Sync>;
 /// from a blocking thread.
 pub type ReloadFn = Arc<dyn Fn() -> Result<(), Vec<String>> + Send + Sync>;
 
+/// The configuration in force (a reload replaces it): which agent a user
+/// is, the queues and their service levels. Called on the async threads:
+/// must not block.
+pub type ConfigFn = Arc<dyn Fn() -> Arc<Config> + Send + Sync>;
+
 /// Everything the handlers share. Cheap to clone.
 #[derive(Clone)]
 pub struct ApiState {
@@ -72,6 +81,7 @@ pub struct ApiState {
     pub reader: RecordsReader,
     pub status: StatusFn,
     pub reload: ReloadFn,
+    pub config: ConfigFn,
     pub auth: Auth,
     /// How long to wait for the core's answer (503 after).
     pub core_timeout: Duration,
@@ -98,6 +108,7 @@ impl ApiState {
         reader: RecordsReader,
         status: StatusFn,
         reload: ReloadFn,
+        config: ConfigFn,
         auth: Auth,
     ) -> ApiState {
         ApiState {
@@ -106,6 +117,7 @@ impl ApiState {
             reader,
             status,
             reload,
+            config,
             auth,
             core_timeout: CORE_TIMEOUT,
             closing: Arc::new(tokio::sync::watch::channel(false).0),
@@ -137,6 +149,22 @@ pub fn router(state: ApiState) -> Router {
         .route("/calls/{id}/transfer", post(calls::transfer))
         .route("/calls/{id}/transfer/complete", post(calls::complete_transfer))
         .route("/calls/{id}/conference", post(calls::conference))
+        .route("/calls/{id}/queue", get(acd::call_queue_events))
+        .route("/agents", get(acd::agents))
+        .route("/agents/{id}", get(acd::agent))
+        .route("/agents/{id}/login", post(acd::login))
+        .route("/agents/{id}/logout", post(acd::logout))
+        .route("/agents/{id}/ready", post(acd::ready))
+        .route("/agents/{id}/not_ready", post(acd::not_ready))
+        .route("/agents/{id}/history", get(acd::history))
+        .route("/agents/{id}/monitor", post(supervise::monitor))
+        .route("/agents/{id}/release", post(supervise::release))
+        .route("/queues", get(acd::queues))
+        .route("/queues/{name}", get(acd::queue))
+        .route("/queues/calls/{call}/priority", post(acd::priority))
+        .route("/queues/calls/{call}/pick", post(acd::pick))
+        .route("/reports/queues", get(acd::queue_report))
+        .route("/reports/agents", get(acd::agent_report))
         .route("/extensions", get(directory::list_extensions).post(directory::create_extension))
         .route(
             "/extensions/{number}",

@@ -8,11 +8,22 @@
 //! and hung up, and a CTI event for every change. It checks what the real
 //! core would refuse (unknown call or leg, busy extension, no route for
 //! numbers starting with `000`) so that the API's error mapping can be
-//! tested, and nothing more: no timing, no audio, no journal.
+//! tested, and nothing more: no audio, no journal, and board time moves
+//! 20 ms per request.
+//!
+//! Its ACD is the real one ([`crate::acd::Acd`]) built from
+//! [`TEST_CONFIG`]'s queues and agents; the ACD requests are answered as
+//! the core's `acd_request` answers them, and the router's decisions are
+//! acted on as the core acts on them, in small: an offer rings the agent's
+//! phone (a leg of role `agent`) after a `screen_pop` event, agent state
+//! changes go out as `agent` events and queue changes as `queue` events.
+//! [`FakeCore::enqueue`] puts a caller in a queue and
+//! [`FakeCore::answer_offer`] has an agent answer.
 //!
 //! [`TestServer`] opens a records database in a directory the caller owns,
 //! seeds the users of [`TEST_USERS`], starts a `FakeCore` and serves the API
-//! on `127.0.0.1:0` in its own runtime thread until dropped.
+//! on `127.0.0.1:0` in its own runtime thread until dropped, with
+//! [`TEST_CONFIG`] as the configuration in force.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -25,10 +36,11 @@ use ctibox_driver::hal::ChannelId;
 use tokio::sync::broadcast;
 
 use super::{ApiState, Auth, StatusView, seed_users};
-use crate::config::{Password, Role as ConfigRole, UserConfig};
+use crate::acd::{Acd, AcdError, AcdEvent, AgentState, Entry};
+use crate::config::{Config, Password, Role as ConfigRole, UserConfig};
 use crate::core::{
     CallStatus, CallView, ChannelStatus, ChannelView, CoreError, CoreHandle, CoreInbox, CoreReply, CoreRequest,
-    CoreResult, CtiEvent, CtiEventKind, LegStatus, LegView, Snapshot, TransferMode,
+    CoreResult, CtiEvent, CtiEventKind, LegStatus, LegView, ScreenPop, Snapshot, TransferMode,
 };
 use crate::records::{CallId, LegId, Records, RecordsConfig, RecordsHandle, RecordsReader};
 
@@ -42,6 +54,11 @@ struct Model {
     next_call: i64,
     next_leg: i64,
     events: broadcast::Sender<CtiEvent>,
+    acd: Acd,
+    /// Offers ringing: (call, agent) → the agent's leg.
+    offers: BTreeMap<(CallId, String), LegId>,
+    /// A queue changed since the last `queue` events.
+    dirty_queues: bool,
 }
 
 const EXTENSIONS: [(&str, u16); 3] = [("801", 2), ("802", 3), ("803", 4)];
@@ -58,11 +75,33 @@ fn channel(n: u16, kind: &str, role: &str, name: &str) -> ChannelView {
     }
 }
 
+/// The ACD's refusals as the core reports them (core/acd.rs maps every
+/// [`AcdError`] to [`CoreError::Acd`] with its message).
+fn acd_error(e: AcdError) -> CoreError {
+    CoreError::Acd(e.to_string())
+}
+
 impl Model {
-    fn new(events: broadcast::Sender<CtiEvent>) -> Model {
+    fn new(events: broadcast::Sender<CtiEvent>, config: &Config) -> Model {
         let mut channels = vec![channel(1, "fxo", "trunk", "pstn")];
         channels.extend(EXTENSIONS.iter().map(|(x, ch)| channel(*ch, "fxs", "extension", x)));
-        Model { seq: 0, board_ms: 1000, channels, calls: BTreeMap::new(), next_call: 1, next_leg: 1, events }
+        let acd = Acd::new(
+            config.queues.iter().map(|q| q.spec.clone()).collect(),
+            config.agents.iter().map(|a| a.spec.clone()).collect(),
+            config.acd.seed,
+        );
+        Model {
+            seq: 0,
+            board_ms: 1000,
+            channels,
+            calls: BTreeMap::new(),
+            next_call: 1,
+            next_leg: 1,
+            events,
+            acd,
+            offers: BTreeMap::new(),
+            dirty_queues: false,
+        }
     }
 
     fn publish(&mut self, kind: CtiEventKind) {
@@ -76,8 +115,8 @@ impl Model {
             board_ms: self.board_ms,
             channels: self.channels.clone(),
             calls: self.calls.values().cloned().collect(),
-            agents: Vec::new(),
-            queues: Vec::new(),
+            agents: self.acd.agents_view(),
+            queues: self.acd.queues_view(self.board_ms),
         }
     }
 
@@ -91,6 +130,10 @@ impl Model {
         view.call = call;
         view.since_ms = at;
         let view = view.clone();
+        // An agent whose phone is in use is not offered calls.
+        if view.role == "extension" {
+            self.acd.set_busy(&view.name, status != ChannelStatus::Idle);
+        }
         self.publish(CtiEventKind::Channel { channel: view });
     }
 
@@ -185,6 +228,7 @@ impl Model {
         for ch in channels {
             self.set_channel(ch, ChannelStatus::Idle, None);
         }
+        self.acd_call_gone(id);
     }
 
     fn handle(&mut self, request: CoreRequest) -> CoreResult {
@@ -229,10 +273,17 @@ impl Model {
                 Ok(CoreReply::Ok { call: Some(call) })
             }
             CoreRequest::Hangup { call, leg } => {
-                let view = self.call_mut(call)?;
+                self.call_mut(call)?;
                 match leg {
                     None => self.end_call(call, "normal"),
+                    // An agent's phone rang for a queued caller: the caller
+                    // waits on.
+                    Some(leg) if self.offers.values().any(|l| *l == leg) => {
+                        self.end_offer_leg(call, leg);
+                        self.acd_leg_ended(call, leg);
+                    }
                     Some(leg) => {
+                        let view = self.call_mut(call)?;
                         let l = view
                             .legs
                             .iter_mut()
@@ -314,10 +365,250 @@ impl Model {
             | CoreRequest::AgentReady { .. }
             | CoreRequest::AgentNotReady { .. }
             | CoreRequest::QueuePriority { .. }
-            | CoreRequest::QueuePick { .. }
-            | CoreRequest::Monitor { .. }
-            | CoreRequest::ForceRelease { .. } => Err(CoreError::Acd("the fake core has no ACD".into())),
+            | CoreRequest::QueuePick { .. } => self.acd_request(request),
+            // Supervising needs the agent on a call; the fake has no audio
+            // to wire, so it only checks and answers.
+            CoreRequest::Monitor { ref agent, .. } | CoreRequest::ForceRelease { ref agent, .. } => {
+                let view = self.acd.agent_view(agent).ok_or_else(|| CoreError::Acd(format!("no agent `{agent}`")))?;
+                match view.call {
+                    Some(call) => {
+                        if matches!(request, CoreRequest::ForceRelease { .. }) {
+                            self.end_call(call, "force_released");
+                        }
+                        Ok(CoreReply::Ok { call: Some(call) })
+                    }
+                    None => Err(CoreError::InvalidState(format!("`{agent}` is not talking on a call"))),
+                }
+            }
         }
+    }
+
+    // --- the ACD, as core/acd.rs drives it -------------------------------
+
+    /// The ACD requests, answered as the core's `acd_request` answers them.
+    fn acd_request(&mut self, request: CoreRequest) -> CoreResult {
+        let now = self.board_ms;
+        let reply = match request {
+            CoreRequest::Acd => {
+                return Ok(CoreReply::Acd { agents: self.acd.agents_view(), queues: self.acd.queues_view(now) });
+            }
+            CoreRequest::AgentLogin { agent, extension, queues } => {
+                if let Some(ext) = &extension
+                    && Model::ext_channel(ext).is_none()
+                {
+                    return Err(CoreError::NoSuchExtension(ext.clone()));
+                }
+                self.acd.login(&agent, extension.as_deref(), queues.as_deref(), now).map_err(acd_error)?;
+                if let Some(seat) = self.acd.agent_view(&agent).and_then(|a| a.extension) {
+                    self.sync_seat(&seat);
+                }
+                Ok(CoreReply::Ok { call: None })
+            }
+            CoreRequest::AgentLogout { agent } => {
+                self.acd.logout(&agent, now).map_err(acd_error).map(|()| CoreReply::Ok { call: None })
+            }
+            CoreRequest::AgentReady { agent } => {
+                self.acd.ready(&agent, now).map_err(acd_error).map(|()| CoreReply::Ok { call: None })
+            }
+            CoreRequest::AgentNotReady { agent, reason } => {
+                self.acd.not_ready(&agent, &reason, now).map_err(acd_error).map(|()| CoreReply::Ok { call: None })
+            }
+            CoreRequest::QueuePriority { call, priority } => {
+                if priority > 9 {
+                    return Err(CoreError::Acd(format!("priority {priority} is out of range 0-9")));
+                }
+                self.acd.set_priority(call, priority).map_err(acd_error)?;
+                Ok(CoreReply::Ok { call: Some(call) })
+            }
+            CoreRequest::QueuePick { call, agent } => {
+                self.acd.reserve(call, &agent).map_err(acd_error).map(|()| CoreReply::Ok { call: Some(call) })
+            }
+            _ => return Err(CoreError::InvalidState("not an ACD request".into())),
+        };
+        self.dirty_queues = true;
+        self.acd_route();
+        reply
+    }
+
+    /// After a login: the seat's phone may already be in use.
+    fn sync_seat(&mut self, extension: &str) {
+        let busy = Model::ext_channel(extension).is_some_and(|ch| !self.channel_free(ch));
+        self.acd.set_busy(extension, busy);
+    }
+
+    /// Runs the router, acts on what it decided, and publishes the queues
+    /// when they changed.
+    fn acd_route(&mut self) {
+        let now = self.board_ms;
+        if self.acd.next_deadline().is_some_and(|d| d <= now) {
+            self.acd.tick(now);
+        }
+        self.acd.route(now);
+        self.acd_events();
+        if std::mem::take(&mut self.dirty_queues) {
+            for queue in self.acd.queues_view(now) {
+                self.publish(CtiEventKind::Queue { queue });
+            }
+        }
+    }
+
+    /// Acts on the router's outbox (until acting on it adds nothing).
+    fn acd_events(&mut self) {
+        loop {
+            let events = self.acd.take_events();
+            if events.is_empty() {
+                return;
+            }
+            for event in events {
+                self.dirty_queues = true;
+                match event {
+                    AcdEvent::Offer { call, queue, agents, wait_ms } => {
+                        for a in agents {
+                            self.offer_to(call, &queue, &a.agent, &a.extension, wait_ms);
+                        }
+                    }
+                    AcdEvent::Withdraw { call, agent, .. } => {
+                        if let Some(leg) = self.offers.remove(&(call, agent)) {
+                            self.end_offer_leg(call, leg);
+                        }
+                    }
+                    AcdEvent::AgentState { agent, .. } => {
+                        if let Some(agent) = self.acd.agent_view(&agent) {
+                            self.publish(CtiEventKind::Agent { agent });
+                        }
+                    }
+                    AcdEvent::Left { call, .. } => self.end_call(call, "no_answer"),
+                }
+            }
+        }
+    }
+
+    /// Pops the caller on the agent's screen and rings the agent's phone;
+    /// a phone that cannot ring fails the offer (the agent stays ready).
+    fn offer_to(&mut self, call: CallId, queue: &str, agent: &str, extension: &str, wait_ms: u64) {
+        let now = self.board_ms;
+        let free = Model::ext_channel(extension).filter(|ch| self.channel_free(*ch));
+        let (Some(ch), Some(view)) = (free, self.calls.get(&call).cloned()) else {
+            let _ = self.acd.offer_failed(call, agent, false, now);
+            return;
+        };
+        let pop = ScreenPop {
+            agent: agent.to_string(),
+            call,
+            queue: queue.to_string(),
+            queue_title: self.acd.queue_of(call).map_or_else(|| queue.to_string(), |q| q.title.clone()),
+            caller_number: view.caller_number.clone().unwrap_or_default(),
+            caller_name: view.caller_name.clone().unwrap_or_default(),
+            wait_ms,
+            callback: self.acd.is_callback(call),
+            customer: None,
+            last_calls: Vec::new(),
+            ivr_path: Vec::new(),
+            vars: view.vars.clone(),
+        };
+        self.publish(CtiEventKind::ScreenPop { pop: Box::new(pop) });
+        let leg = self.leg(ch, "agent", extension, LegStatus::Ringing);
+        let id = leg.leg;
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.legs.push(leg);
+        }
+        self.offers.insert((call, agent.to_string()), id);
+        self.publish_call(call);
+        self.set_channel(ch, ChannelStatus::Ringing, Some(call));
+    }
+
+    /// Stops ringing an agent's phone for a call.
+    fn end_offer_leg(&mut self, call: CallId, leg: LegId) {
+        let Some(c) = self.calls.get_mut(&call) else { return };
+        let Some(l) = c.legs.iter_mut().find(|l| l.leg == leg) else { return };
+        l.status = LegStatus::Ended;
+        let ch = l.channel;
+        c.legs.retain(|l| l.status != LegStatus::Ended);
+        self.publish_call(call);
+        self.set_channel(ch, ChannelStatus::Idle, None);
+    }
+
+    /// An offer's phone was hung up without answering: the agent is
+    /// withdrawn (and stays ready), the caller waits for the next agent.
+    fn acd_leg_ended(&mut self, call: CallId, leg: LegId) {
+        let Some(agent) = self.offers.iter().find(|(_, l)| **l == leg).map(|((_, a), _)| a.clone()) else { return };
+        self.offers.remove(&(call, agent.clone()));
+        let _ = self.acd.offer_failed(call, &agent, false, self.board_ms);
+        self.acd_route();
+    }
+
+    /// The call is over: a caller still waiting abandoned the queue, an
+    /// agent's queue call ended.
+    fn acd_call_gone(&mut self, call: CallId) {
+        let now = self.board_ms;
+        self.offers.retain(|(c, _), _| *c != call);
+        if self.acd.leave(call, true, now).is_some() {
+            self.dirty_queues = true;
+        }
+        let talking: Vec<String> = self
+            .acd
+            .agents_view()
+            .into_iter()
+            .filter(|a| a.call == Some(call) && a.state == AgentState::OnCall)
+            .map(|a| a.id)
+            .collect();
+        for agent in talking {
+            let _ = self.acd.call_ended(&agent, now);
+        }
+        self.acd_route();
+    }
+
+    /// A caller from `from` on the trunk line, answered and waiting in
+    /// `queue` (the line held, hearing the queue's music).
+    fn enqueue(&mut self, from: &str, queue: &str, priority: u8) -> Result<CallId, CoreError> {
+        if !self.channel_free(ChannelId(1)) {
+            return Err(CoreError::NoFreeLine("pstn".into()));
+        }
+        let caller = self.leg(ChannelId(1), "caller", from, LegStatus::Held);
+        let call = self.new_call("inbound", from, queue, vec![caller]);
+        let now = self.board_ms;
+        let entry = Entry { priority, ..Entry::default() };
+        if let Err(refusal) = self.acd.enqueue(call, queue, entry, now) {
+            self.end_call(call, "no_answer");
+            return Err(CoreError::Acd(refusal.to_string()));
+        }
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.status = CallStatus::Up;
+            c.answered_ms = Some(now);
+            c.vars.insert("queue".into(), queue.to_string());
+        }
+        self.publish_call(call);
+        self.set_channel(ChannelId(1), ChannelStatus::Held, Some(call));
+        self.dirty_queues = true;
+        self.acd_route();
+        Ok(call)
+    }
+
+    /// The agent answers the call its phone rings for: agent and caller
+    /// talk, the other agents' phones stop.
+    fn answer_offer(&mut self, agent: &str) -> Result<CallId, CoreError> {
+        let (call, leg) = self
+            .offers
+            .iter()
+            .find(|((_, a), _)| a == agent)
+            .map(|((c, _), l)| (*c, *l))
+            .ok_or_else(|| CoreError::InvalidState(format!("no offer rings agent {agent}")))?;
+        self.acd.answered(call, agent, self.board_ms).map_err(acd_error)?;
+        self.offers.remove(&(call, agent.to_string()));
+        let mut channels = Vec::new();
+        if let Some(c) = self.calls.get_mut(&call) {
+            for l in c.legs.iter_mut().filter(|l| l.leg == leg || l.role == "caller") {
+                l.status = LegStatus::Up;
+                l.held = false;
+                channels.push(l.channel);
+            }
+        }
+        self.publish_call(call);
+        for ch in channels {
+            self.set_channel(ch, ChannelStatus::Talking, Some(call));
+        }
+        self.acd_route();
+        Ok(call)
     }
 }
 
@@ -339,11 +630,11 @@ fn lock(m: &Mutex<Model>) -> std::sync::MutexGuard<'_, Model> {
 
 impl FakeCore {
     /// Starts the double; `event_backlog` is the broadcast's depth (how far
-    /// an event stream may lag).
-    pub fn start(event_backlog: usize) -> (CoreHandle, FakeCore) {
+    /// an event stream may lag); its ACD has `config`'s queues and agents.
+    pub fn start(event_backlog: usize, config: &Config) -> (CoreHandle, FakeCore) {
         let (handle, inbox) = crate::core::handle::channel(64, event_backlog);
         let CoreInbox { requests, events } = inbox;
-        let model = Arc::new(Mutex::new(Model::new(events)));
+        let model = Arc::new(Mutex::new(Model::new(events, config)));
         let silent = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
         let (m, s, st) = (model.clone(), silent.clone(), stop.clone());
@@ -370,6 +661,18 @@ impl FakeCore {
     /// Rings extension `to_ext` with an inbound trunk call from `from`.
     pub fn ring_inbound(&self, from: &str, to_ext: &str) -> Result<CallId, CoreError> {
         lock(&self.model).ring_inbound(from, to_ext)
+    }
+
+    /// A caller from `from` waits in `queue` with `priority` (0–9); the
+    /// router runs at once (a ready agent's phone rings). The trunk line
+    /// must be free.
+    pub fn enqueue(&self, from: &str, queue: &str, priority: u8) -> Result<CallId, CoreError> {
+        lock(&self.model).enqueue(from, queue, priority)
+    }
+
+    /// The agent answers the queue call its phone rings for.
+    pub fn answer_offer(&self, agent: &str) -> Result<CallId, CoreError> {
+        lock(&self.model).answer_offer(agent)
     }
 
     /// Publishes a DTMF event.
@@ -425,6 +728,99 @@ pub const TEST_USERS: &[(&str, &str, &str, Option<&str>)] = &[
     ("agent2", "agent2-pw", "agent", Some("802")),
 ];
 
+/// The configuration a [`TestServer`] has in force: the fake core's
+/// board (trunk line 1, extensions 801–803 on channels 2–4), the users of
+/// [`TEST_USERS`], three agents (1001 is user `agent` at 801, 1002 is
+/// `agent2` at 802, 1003 is no user and sits at 803) and two queues
+/// (`sales`: 1001 and 1002, longest idle, service level 20 s; `support`:
+/// 1002 and 1003, ring all, service level 30 s).
+pub const TEST_CONFIG: &str = r#"
+[system]
+name = "ctibox-test"
+
+[board]
+backend = "builtin:fxo=1,fxs=3"
+
+[[trunk]]
+name = "pstn"
+channels = "1"
+inbound = "queue:sales"
+
+[[extension]]
+number = "801"
+channel = 2
+
+[[extension]]
+number = "802"
+channel = 3
+
+[[extension]]
+number = "803"
+channel = 4
+
+[[user]]
+name = "admin"
+role = "admin"
+password = "admin-pw"
+
+[[user]]
+name = "super"
+role = "supervisor"
+password = "super-pw"
+
+[[user]]
+name = "agent"
+role = "agent"
+password = "agent-pw"
+extension = "801"
+
+[[user]]
+name = "agent2"
+role = "agent"
+password = "agent2-pw"
+extension = "802"
+
+[[agent]]
+id = "1001"
+name = "Alice"
+pin = "1111"
+extension = "801"
+skills = { sales = 8 }
+user = "agent"
+
+[[agent]]
+id = "1002"
+name = "Bob"
+pin = "2222"
+extension = "802"
+user = "agent2"
+
+[[agent]]
+id = "1003"
+name = "Carol"
+pin = "3333"
+extension = "803"
+
+[[queue]]
+name = "sales"
+title = "Sales"
+strategy = "longest_idle"
+members = ["1001", "1002"]
+service_level = "20s"
+
+[[queue]]
+name = "support"
+title = "Support"
+strategy = "ring_all"
+members = ["1002", "1003"]
+service_level = "30s"
+"#;
+
+/// [`TEST_CONFIG`], parsed.
+pub fn test_config() -> Result<Config, TestServerError> {
+    Config::parse("test.toml", TEST_CONFIG).map_err(|e| TestServerError::Config(e.to_string()))
+}
+
 /// The config users of [`TEST_USERS`].
 pub fn test_user_configs() -> Vec<UserConfig> {
     TEST_USERS
@@ -470,6 +866,8 @@ pub enum TestServerError {
     Io(#[from] std::io::Error),
     #[error("the server thread ended before it listened")]
     NoListener,
+    #[error("the test configuration does not parse: {0}")]
+    Config(String),
 }
 
 /// An API server over a [`FakeCore`] and a records database, on
@@ -482,6 +880,8 @@ pub struct TestServer {
     pub records: RecordsHandle,
     pub reader: RecordsReader,
     pub auth: Auth,
+    /// The configuration in force ([`TEST_CONFIG`]).
+    pub config: Arc<Config>,
     /// What `POST /config/reload` answers.
     pub reload_result: Arc<Mutex<Result<(), Vec<String>>>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -501,7 +901,8 @@ impl TestServer {
         let (records, reader) = (db.handle(), db.reader());
         let users = test_user_configs();
         seed_users(&records, &reader, &users)?;
-        let (core_handle, core) = FakeCore::start(options.event_backlog);
+        let config = Arc::new(test_config()?);
+        let (core_handle, core) = FakeCore::start(options.event_backlog, &config);
         if options.ringing_call {
             let _ = core.ring_inbound("13800138000", "801");
         }
@@ -532,7 +933,10 @@ impl TestServer {
         });
         let result = reload_result.clone();
         let reload = Arc::new(move || result.lock().unwrap_or_else(|p| p.into_inner()).clone());
-        let mut state = ApiState::new(core_handle, records.clone(), reader.clone(), status, reload, auth.clone());
+        let in_force = config.clone();
+        let config_fn: super::ConfigFn = Arc::new(move || in_force.clone());
+        let mut state =
+            ApiState::new(core_handle, records.clone(), reader.clone(), status, reload, config_fn, auth.clone());
         state.core_timeout = options.core_timeout;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
@@ -569,6 +973,7 @@ impl TestServer {
             records,
             reader,
             auth,
+            config,
             reload_result,
             shutdown: Some(tx),
             thread: Some(thread),
@@ -594,5 +999,29 @@ impl Drop for TestServer {
         if let Some(db) = self.db.take() {
             db.shutdown();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_test_config_agrees_with_the_fake_core_and_the_test_users() {
+        let config = test_config().unwrap();
+        let users: Vec<(String, String)> =
+            config.users.iter().map(|u| (u.name.clone(), format!("{:?}", u.extension))).collect();
+        let want: Vec<(String, String)> =
+            test_user_configs().iter().map(|u| (u.name.clone(), format!("{:?}", u.extension))).collect();
+        assert_eq!(users, want);
+        for (user, config_user) in test_user_configs().iter().zip(&config.users) {
+            assert_eq!(user.role, config_user.role, "{}", user.name);
+            assert_eq!(user.password, config_user.password, "{}", user.name);
+        }
+        let extensions: Vec<(&str, u16)> = config.extensions.iter().map(|e| (e.number.as_str(), e.channel.0)).collect();
+        assert_eq!(extensions, EXTENSIONS);
+        assert_eq!(config.agent_of_user("agent").map(|a| a.id()), Some("1001"));
+        assert_eq!(config.agent_of_user("agent2").map(|a| a.id()), Some("1002"));
+        assert_eq!(config.queue("support").map(|q| q.spec.service_level_ms), Some(30_000));
     }
 }
