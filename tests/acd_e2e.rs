@@ -421,3 +421,53 @@ steps = [
     let answered = queue_events(&run).into_iter().find(|e| e.1 == QueueEventKind::Answer).expect("answered");
     assert_eq!(answered.2.as_deref(), Some("1001"));
 }
+
+#[test]
+fn wrap_up_keeps_an_agent_from_the_next_call_until_it_is_over() {
+    // Linear: 1001 first whenever ready. Its first call ends at ~9 s; with
+    // a 10 s wrap-up the caller at 12 s goes to 1002, the one at 25 s to
+    // 1001 again.
+    let arrivals = vec![3000, 12_000, 25_000];
+    let phones = [Phone { answer: Some(1), talk_s: 5 }; AGENTS];
+    let run = run_queue("acd-wrap", "linear", "wrap_up = \"10s\"", &arrivals, &numbers(3), &phones, |_| {});
+    common_checks(&run, 3);
+    let events = queue_events(&run);
+    let answers: Vec<Option<&str>> =
+        events.iter().filter(|e| e.1 == QueueEventKind::Answer).map(|e| e.2.as_deref()).collect();
+    assert_eq!(answers, vec![Some("1001"), Some("1002"), Some("1001")], "{events:#?}");
+    let st = &states(&run)["1001"];
+    let wrap = st.iter().position(|s| s.state == AgentStateKind::WrapUp).expect("a wrap-up");
+    let (from, to) = (st[wrap].board_ms, st[wrap + 1].board_ms);
+    assert_eq!(st[wrap + 1].state, AgentStateKind::Ready, "{st:#?}");
+    assert!((10_000..10_100).contains(&(to - from)), "wrap-up lasted {} ms: {st:#?}", to - from);
+}
+
+#[test]
+fn max_wait_sends_the_caller_to_the_overflow_target() {
+    // Four agents talk a minute; the fifth caller waits 15 s, then goes to
+    // extension 805 (whose agent is logged out), which answers.
+    let arrivals = vec![3000, 3500, 4000, 4500, 5000];
+    let nums = numbers(5);
+    let phones = [Phone { answer: Some(1), talk_s: 60 }; AGENTS];
+    let run = run_queue(
+        "acd-maxwait",
+        "linear",
+        "max_wait = \"15s\"\noverflow = \"ext:805\"",
+        &arrivals,
+        &nums,
+        &phones,
+        |d| {
+            ask(d, CoreRequest::AgentLogout { agent: "1005".into() });
+        },
+    );
+    common_checks(&run, 5);
+    let calls = run.calls();
+    let last = calls.iter().find(|c| c.caller_number == nums[4]).expect("the fifth call");
+    let events = run.reader.queue_events_of_call(last.id).expect("events").unwrap_or_default();
+    let kinds: Vec<QueueEventKind> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, vec![QueueEventKind::Enter, QueueEventKind::Timeout], "{events:#?}");
+    let (entered, left) = (events[0].board_ms, events[1].board_ms);
+    assert!((15_000..15_100).contains(&(left - entered)), "waited {} ms", left - entered);
+    let to_805 = last.legs.iter().find(|l| l.channel == Some((LINES + 5) as u32)).expect("805 was rung");
+    assert!(to_805.answer_board_ms.is_some(), "805 answered the overflow: {last:#?}");
+}
