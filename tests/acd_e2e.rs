@@ -471,3 +471,83 @@ fn max_wait_sends_the_caller_to_the_overflow_target() {
     let to_805 = last.legs.iter().find(|l| l.channel == Some((LINES + 5) as u32)).expect("805 was rung");
     assert!(to_805.answer_board_ms.is_some(), "805 answered the overflow: {last:#?}");
 }
+
+#[test]
+fn a_callback_keeps_the_callers_place_and_the_customer_is_called_back() {
+    // Five agents talk 30 s. Caller 6 (6 s) presses 1 for a callback and
+    // hangs up; caller 7 (15 s) waits on the line. When agents free up
+    // (~34 s), the callback comes first: an agent is rung, then caller 6's
+    // number is dialled (the simulated party answers).
+    let nums = numbers(7);
+    // Lines signal the far end's answer by polarity reversal (the party
+    // is silent, so voice could not tell).
+    let mut scen =
+        scenario(&[3000, 3500, 4000, 4500, 5000], &nums[..5], &[Phone { answer: Some(1), talk_s: 30 }; AGENTS])
+            .replace("caller_id = \"fsk\"\n", "caller_id = \"fsk\"\nanswer_supervision = true\n");
+    scen += &format!(
+        r#"
+[[caller]]
+name = "cb"
+from = "{cb}"
+line = 6
+steps = [
+  {{ at = "6s", do = "call" }},
+  {{ wait_for = "answered", timeout = "20s", desc = "the queue answers" }},
+  {{ after = "2s", do = "dtmf", digits = "1" }},
+  {{ expect = "ended", within = "15s", desc = "callback confirmed, line released" }},
+]
+
+[[caller]]
+name = "late"
+from = "{late}"
+line = 7
+steps = [
+  {{ at = "15s", do = "call" }},
+  {{ wait_for = "answered", timeout = "20s" }},
+  {{ wait_for = "ended", timeout = "5m" }},
+]
+
+[[party]]
+name = "back"
+number = "{cb}"
+behaviour = "answer"
+answer_after = "2s"
+talk_for = "10s"
+"#,
+        cb = nums[5],
+        late = nums[6]
+    );
+    let run = run_config("acd-callback", &scen, &|dir| config(dir, "linear", "callback_key = \"1\""), |live| {
+        live.at(0, |d| {
+            for i in 1..=AGENTS {
+                ask(d, CoreRequest::AgentLogin { agent: format!("100{i}"), extension: None, queues: None });
+            }
+        });
+    });
+    common_checks(&run, 7);
+    let calls = run.calls();
+    let call_of = |num: &str| calls.iter().find(|c| c.caller_number == num).expect("call");
+    let (cb, late) = (call_of(&nums[5]), call_of(&nums[6]));
+    let ev = |c: &ctibox_daemon::records::CallRecord| {
+        run.reader.queue_events_of_call(c.id).expect("events").unwrap_or_default()
+    };
+    let (cb_ev, late_ev) = (ev(cb), ev(late));
+    let kinds: Vec<QueueEventKind> = cb_ev.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![QueueEventKind::Enter, QueueEventKind::Callback, QueueEventKind::Offer, QueueEventKind::Answer],
+        "{cb_ev:#?}"
+    );
+    let offered = |evs: &[ctibox_daemon::records::QueueEventRecord]| {
+        evs.iter().find(|e| e.kind == QueueEventKind::Offer).map(|e| e.board_ms).expect("offered")
+    };
+    assert!(offered(&cb_ev) <= offered(&late_ev), "the callback kept its place: {cb_ev:#?} {late_ev:#?}");
+    // The customer was dialled back over a line after the agent answered.
+    let agent_up = cb.legs.iter().find(|l| l.role.as_str() == "agent").and_then(|l| l.answer_board_ms).expect("agent");
+    let back = cb
+        .legs
+        .iter()
+        .find(|l| l.party_number == nums[5] && l.start_board_ms >= agent_up)
+        .expect("the customer's number was dialled after the agent answered");
+    assert!(back.answer_board_ms.is_some(), "the customer answered the callback: {cb:#?}");
+}
