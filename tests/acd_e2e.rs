@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use ctibox_daemon::core::{CoreRequest, CtiEventKind};
-use ctibox_daemon::records::{AgentStateKind, AgentStateRecord, CallId, HistoryRequest, NewCustomer, QueueEventKind};
+use ctibox_daemon::records::{
+    AgentStateKind, AgentStateRecord, AssignedAgent, CallId, HistoryRequest, NewCustomer, QueueEventKind,
+};
 use harness::{Run, ask, run_config};
 
 /// Five agents 1001–1005 at extensions 801–805 (channels LINES+1…).
@@ -550,4 +552,43 @@ talk_for = "10s"
         .find(|l| l.party_number == nums[5] && l.start_board_ms >= agent_up)
         .expect("the customer's number was dialled after the agent answered");
     assert!(back.answer_board_ms.is_some(), "the customer answered the callback: {cb:#?}");
+}
+
+#[test]
+fn a_customers_personal_manager_is_offered_first_then_the_queue_after_the_sticky_time() {
+    // Linear would pick 1001 first. Customers A and B have 1003 as their
+    // personal manager. At 10 s 1003 talks (with 1001 and 1002): A waits
+    // the 20 s sticky time although 1004 is ready, then goes to 1004. At
+    // 75 s everyone is free: B goes straight to 1003.
+    let arrivals = vec![3000, 3500, 4000, 10_000, 75_000];
+    let nums = numbers(5);
+    let phones = [Phone { answer: Some(1), talk_s: 60 }; AGENTS];
+    let run = run_queue("acd-sticky", "linear", "sticky = \"20s\"", &arrivals, &nums, &phones, |d| {
+        for (name, num) in [("A", &nums[3]), ("B", &nums[4])] {
+            d.records
+                .handle()
+                .create_customer(NewCustomer {
+                    name: format!("Customer {name}"),
+                    assigned: Some(AssignedAgent::Name("1003".into())),
+                    phones: vec![num.clone()],
+                    ..NewCustomer::default()
+                })
+                .expect("customer");
+        }
+    });
+    common_checks(&run, 5);
+    let calls = run.calls();
+    let answer = |num: &str| {
+        let c = calls.iter().find(|c| c.caller_number == num).expect("call");
+        let ev = run.reader.queue_events_of_call(c.id).expect("events").unwrap_or_default();
+        let entered = ev.iter().find(|e| e.kind == QueueEventKind::Enter).expect("entered").board_ms;
+        let a = ev.iter().find(|e| e.kind == QueueEventKind::Answer).expect("answered");
+        (a.agent.clone().unwrap_or_default(), a.board_ms - entered)
+    };
+    let (a_agent, a_wait) = answer(&nums[3]);
+    assert_eq!(a_agent, "1004", "after the sticky time, the queue's next agent");
+    assert!((20_000..22_000).contains(&a_wait), "A waited the sticky time for 1003: {a_wait} ms");
+    let (b_agent, b_wait) = answer(&nums[4]);
+    assert_eq!(b_agent, "1003", "B goes to its personal manager, not linear's 1001");
+    assert!(b_wait < 2000, "B was offered at once: {b_wait} ms");
 }
