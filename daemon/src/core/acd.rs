@@ -647,6 +647,17 @@ impl Core {
         }
     }
 
+    /// The music a channel's caller hears on hold: its queue's own, else
+    /// the system's.
+    pub(crate) fn music_for(&self, ch: ChannelId) -> PlayBuffer {
+        self.chan(ch)
+            .and_then(|c| c.call)
+            .and_then(|(call, _)| self.queued.get(&call))
+            .and_then(|q| self.ivr.queue_music.get(&q.queue))
+            .unwrap_or(&self.moh)
+            .clone()
+    }
+
     /// After a login: take the seat's current state.
     pub(crate) fn acd_sync_seat(&mut self, extension: &str) {
         if let Some(ch) = self.config.extension(extension).map(|e| e.channel) {

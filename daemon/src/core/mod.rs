@@ -425,7 +425,9 @@ impl Core {
             Media::Congestion => {
                 tone(ToneKind::Congestion, &self.tones).map(|spec| EngineCommand::Tone { channel: ch, id, spec })
             }
-            Media::MusicOnHold => Some(EngineCommand::Play { channel: ch, id, buffer: self.moh.clone(), repeat: true }),
+            Media::MusicOnHold => {
+                Some(EngineCommand::Play { channel: ch, id, buffer: self.music_for(ch), repeat: true })
+            }
             // IVR prompts are started by the IVR (`core/ivr.rs`).
             Media::Prompt => None,
         };

@@ -11,6 +11,7 @@ use super::flow::{Flow, Lang};
 use super::parse::load_dir;
 use super::prompts::{PromptIndex, Prompts};
 use crate::config::{Config, ConfigError, ConfigErrors};
+use ctibox_driver::media::player::PlayBuffer;
 
 /// `queue` nodes naming a queue the config does not have: neither a
 /// `[[queue]]` nor a ring group (by number or name). Names with `${…}` are
@@ -69,6 +70,8 @@ pub struct IvrSet {
     pub flows: BTreeMap<String, Arc<Flow>>,
     pub prompts: Arc<Prompts>,
     pub crm_url: Option<String>,
+    /// Queues' own music on hold (`[[queue]] music_on_hold`), by queue.
+    pub queue_music: BTreeMap<String, PlayBuffer>,
     /// What `check` warns about (unreachable nodes…).
     pub warnings: Vec<ConfigError>,
 }
@@ -117,6 +120,22 @@ impl IvrSet {
             }
         }
         errors.extend(comfort_errors(config, &index));
+        let mut queue_music = BTreeMap::new();
+        for q in &config.queues {
+            let Some(path) = &q.music_on_hold else { continue };
+            match ctibox_driver::media::wav::load_mono_8k(path) {
+                Ok(samples) if !samples.is_empty() => {
+                    queue_music.insert(q.name().to_string(), PlayBuffer::new(samples));
+                }
+                Ok(_) => errors.push(q.error(
+                    &config.source,
+                    format!("queue `{}`: music_on_hold {}: the file has no audio", q.name(), path.display()),
+                )),
+                Err(e) => errors.push(
+                    q.error(&config.source, format!("queue `{}`: music_on_hold {}: {e}", q.name(), path.display())),
+                ),
+            }
+        }
         for (name, span) in &config.ivr.refs {
             if !flows.contains_key(name) {
                 let msg = match &config.ivr.dir {
@@ -145,6 +164,7 @@ impl IvrSet {
             flows,
             prompts: Arc::new(prompts),
             crm_url: config.ivr.crm_url.clone(),
+            queue_music,
             warnings,
         })
     }
@@ -156,6 +176,7 @@ impl IvrSet {
             flows: BTreeMap::new(),
             prompts: Arc::new(Prompts::load(&PromptIndex::builtin()).unwrap_or_default()),
             crm_url: None,
+            queue_music: BTreeMap::new(),
             warnings: Vec::new(),
         }
     }
@@ -247,5 +268,32 @@ mod tests {
         s.crm_url = Some("http://crm.local/api/".into());
         assert_eq!(s.webhook_url("/lookup").unwrap(), "http://crm.local/api/lookup");
         assert_eq!(s.webhook_url("https://x.example/y").unwrap(), "https://x.example/y");
+    }
+
+    #[test]
+    fn a_queues_music_on_hold_is_loaded_or_named_at_the_queue() {
+        let d = tempfile::tempdir().unwrap();
+        let wav = d.path().join("hold.wav");
+        let samples: Vec<i16> = (0..8000).map(|i| ((i as f64 * 0.3).sin() * 8000.0) as i16).collect();
+        ctibox_driver::media::wav::save_pcm16_mono(&wav, 8000, &samples).expect("wav");
+        let text = |music: &str| {
+            format!(
+                "[board]\nbackend = \"builtin:fxo=1,fxs=1\"\n\n[[trunk]]\nname = \"pstn\"\nchannels = \"1\"\n\
+                 inbound = \"queue:sales\"\n\n[[agent]]\nid = \"1001\"\npin = \"1234\"\n\n\
+                 [[queue]]\nname = \"sales\"\nstrategy = \"linear\"\nmembers = [\"1001\"]\nmusic_on_hold = \"{}\"\n\n\
+                 [[queue]]\nname = \"plain\"\nstrategy = \"linear\"\nmembers = [\"1001\"]\n",
+                music
+            )
+        };
+        let c = Config::parse("c.toml", &text(&wav.display().to_string())).expect("config parses");
+        let set = IvrSet::load(&c).expect("loads");
+        assert_eq!(set.queue_music.keys().collect::<Vec<_>>(), ["sales"], "only the queue with its own music");
+        let missing = d.path().join("nope.wav");
+        let c = Config::parse("c.toml", &text(&missing.display().to_string())).expect("config parses");
+        let e = IvrSet::load(&c).unwrap_err().to_string();
+        assert!(
+            e.starts_with("c.toml:13:") && e.contains("queue `sales`: music_on_hold") && e.contains("nope.wav"),
+            "{e}"
+        );
     }
 }
