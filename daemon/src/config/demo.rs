@@ -170,7 +170,7 @@ announce = "60s"                # position and expected wait, this often ("off")
 # comfort = ["queue/comfort"]   # prompts between the music…
 # comfort_every = "45s"         # …this often
 # music_on_hold = "hold.wav"    # relative to this file (default: [system]'s)
-callback_key = "*"              # the caller presses * to be called back instead
+callback_key = "1"              # the caller presses 1 to be called back instead (the spoken offer says 1)
 # language = "zh-CN"            # announcements: zh-CN, en or ru (default: country's)
 
 [[queue]]

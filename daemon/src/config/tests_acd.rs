@@ -574,7 +574,7 @@ fn demo_has_the_acd() {
     want.max_wait_ms = Some(180_000);
     assert_eq!(sales.spec, want);
     assert_eq!(sales.overflow, Target::Extension("804".into()));
-    assert_eq!((sales.announce_ms, sales.callback_key), (Some(60_000), Some('*')));
+    assert_eq!((sales.announce_ms, sales.callback_key), (Some(60_000), Some('1')));
     let support = c.queue("support").expect("support");
     assert_eq!(support.spec.strategy, Strategy::Skills);
     let members: Vec<&str> = support.spec.members.iter().map(|m| m.agent.as_str()).collect();
