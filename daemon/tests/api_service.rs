@@ -307,10 +307,19 @@ fn an_inbound_call_through_the_api() {
         .map(|l| (l["party"].as_str().unwrap(), l["status"].as_str().unwrap()))
         .collect();
     assert!(parties.contains(&("801", "up")), "801 answered: {up}");
-    let channels = d.get("/channels", &alice);
-    for n in [0, 2] {
-        let ch = &channels[n];
-        assert_eq!((ch["status"].as_str(), ch["call"].as_i64()), (Some("talking"), Some(id)), "{channels}");
+    // The line's answer completes a tick or so after the phone's: wait for
+    // both channels to show the call.
+    let start = Instant::now();
+    loop {
+        let channels = d.get("/channels", &alice);
+        let both = [0, 2]
+            .iter()
+            .all(|&n| (channels[n]["status"].as_str(), channels[n]["call"].as_i64()) == (Some("talking"), Some(id)));
+        if both {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(3), "line 1 and 801 talk on call {id}: {channels}");
+        std::thread::sleep(Duration::from_millis(20));
     }
     // GET /status counts it (refreshed once a second).
     let start = Instant::now();
