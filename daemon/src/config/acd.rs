@@ -175,7 +175,7 @@ fn show_ms(ms: u64) -> String {
 }
 
 /// A duration within `range`; errors name the key and the range.
-fn duration_in(
+pub(super) fn duration_in(
     ck: &mut Checker<'_>,
     v: Option<&Spanned<String>>,
     key: &str,
@@ -646,11 +646,7 @@ fn check_queue(
         }
     };
     let language = match &q.language {
-        None => match known.country {
-            Country::Cn => Lang::Zh,
-            Country::Ru => Lang::Ru,
-            _ => Lang::En,
-        },
+        None => Lang::of_country(known.country),
         Some(l) => Lang::parse(l.get_ref()).unwrap_or_else(|| {
             ck.err(l.span(), format!("language `{}` is not zh-CN, en or ru", l.get_ref().trim()));
             Lang::En

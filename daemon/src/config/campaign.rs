@@ -13,12 +13,12 @@
 //! records, `records/campaign.rs`).
 
 use std::collections::HashSet;
-use std::ops::{Range, RangeInclusive};
+use std::ops::Range;
 
 use toml::Spanned;
 
 use super::raw::{RawCampaign, RawConfig, RawRetry};
-use super::{Checker, ConfigError, QueueConfig, Source, Trunk, parse_duration_ms};
+use super::{Checker, ConfigError, QueueConfig, Source, Trunk};
 use crate::acd::campaign::{CallResult, CallingHours, CampaignSpec, RetryPolicy};
 use crate::ivr::parse::{parse_days, parse_hours};
 
@@ -52,40 +52,6 @@ fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-}
-
-/// `30000` → `30s`, for messages.
-fn show_ms(ms: u64) -> String {
-    match ms {
-        0 => "0s".into(),
-        ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
-        ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
-        ms if ms % 1000 == 0 => format!("{}s", ms / 1000),
-        ms => format!("{ms}ms"),
-    }
-}
-
-/// A duration within `range`; errors name the key and the range.
-fn duration_in(ck: &mut Checker<'_>, v: &Spanned<String>, key: &str, range: RangeInclusive<u64>) -> Option<u64> {
-    match parse_duration_ms(v.get_ref()) {
-        Ok(ms) if range.contains(&ms) => Some(ms),
-        Ok(_) => {
-            ck.err(
-                v.span(),
-                format!(
-                    "{key} must be {} to {}, not `{}`",
-                    show_ms(*range.start()),
-                    show_ms(*range.end()),
-                    v.get_ref().trim()
-                ),
-            );
-            None
-        }
-        Err(e) => {
-            ck.err(v.span(), format!("{key}: {e}"));
-            None
-        }
-    }
 }
 
 /// A caller ID: digits, maybe one leading `+`, 1 to 20 digits.
@@ -193,7 +159,8 @@ fn check_campaign(
 
     if let Some(v) = &c.ring_timeout {
         let key = format!("campaign `{name}`: ring_timeout");
-        spec.ring_timeout_ms = duration_in(ck, v, &key, 5_000..=300_000).unwrap_or(spec.ring_timeout_ms);
+        spec.ring_timeout_ms =
+            super::acd::duration_in(ck, Some(v), &key, 5_000..=300_000).unwrap_or(spec.ring_timeout_ms);
     }
 
     spec.hours = calling_hours(ck, c, &name);
@@ -255,7 +222,8 @@ fn retry_rule(
     let r = raw.get_ref();
     if let Some(after) = &r.after {
         let what = format!("campaign `{name}`: retry.{key}.after");
-        rule.after_ms = duration_in(ck, after, &what, 1_000..=RETRY_AFTER_MAX_MS).unwrap_or(rule.after_ms);
+        rule.after_ms =
+            super::acd::duration_in(ck, Some(after), &what, 1_000..=RETRY_AFTER_MAX_MS).unwrap_or(rule.after_ms);
     }
     if let Some(max) = &r.max {
         match u32::try_from(*max.get_ref()) {

@@ -23,7 +23,6 @@ use super::api::ChannelStatus;
 use super::model::Media;
 use crate::ivr::flow::Lang;
 use crate::ivr::interp::Spoken;
-use ctibox_driver::dsp::tones::Country;
 
 /// Which code was dialled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,11 +126,7 @@ impl Core {
         let queue = agent.and_then(|a| {
             self.config.queues.iter().find(|q| q.spec.members.iter().any(|m| m.agent == a)).map(|q| q.language.clone())
         });
-        queue.and_then(|l| Lang::parse(&l)).unwrap_or(match self.config.country {
-            Country::Cn => Lang::Zh,
-            Country::Ru => Lang::Ru,
-            _ => Lang::En,
-        })
+        queue.and_then(|l| Lang::parse(&l)).unwrap_or(Lang::of_country(self.config.country))
     }
 
     /// A feature code's confirmation ended: release the phone (it hears

@@ -29,6 +29,17 @@ pub enum Lang {
 impl Lang {
     pub const ALL: [Lang; 3] = [Lang::Zh, Lang::En, Lang::Ru];
 
+    /// The language spoken by default in a country: zh-CN in China,
+    /// Russian in Russia, else English.
+    pub fn of_country(country: ctibox_driver::dsp::tones::Country) -> Lang {
+        use ctibox_driver::dsp::tones::Country;
+        match country {
+            Country::Cn => Lang::Zh,
+            Country::Ru => Lang::Ru,
+            _ => Lang::En,
+        }
+    }
+
     /// The code used in files and directories: `zh-CN`, `en`, `ru`.
     pub fn code(self) -> &'static str {
         match self {
