@@ -263,7 +263,7 @@ impl NumberChange {
 }
 
 /// A campaign at a glance.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CampaignSummary {
     pub numbers: u32,
     pub pending: u32,

@@ -138,6 +138,12 @@ impl Acd {
         self.queues.iter().map(|q| q.spec.name.as_str())
     }
 
+    /// Agents of queue `name` free to take a call now.
+    pub fn ready_in(&self, name: &str) -> usize {
+        let Some(q) = self.queues.iter().position(|q| q.spec.name == name) else { return 0 };
+        self.agents.iter().filter(|a| a.available() && a.queues.contains(&q)).count()
+    }
+
     /// Callers waiting, by queue name (for tests and stats).
     pub fn waiting_counts(&self) -> BTreeMap<String, usize> {
         self.queues.iter().map(|q| (q.spec.name.clone(), q.waiting.len())).collect()

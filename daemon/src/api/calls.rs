@@ -67,7 +67,7 @@ pub struct CallDone {
 fn done(reply: CoreReply) -> Json<CallDone> {
     match reply {
         CoreReply::Ok { call } => Json(CallDone { call }),
-        CoreReply::Snapshot(_) | CoreReply::Acd { .. } => Json(CallDone { call: None }),
+        CoreReply::Snapshot(_) | CoreReply::Acd { .. } | CoreReply::Campaigns { .. } => Json(CallDone { call: None }),
     }
 }
 

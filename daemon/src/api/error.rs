@@ -93,9 +93,11 @@ impl From<CoreError> for ApiError {
                 StatusCode::NOT_FOUND
             }
             CoreError::Busy(_) => StatusCode::CONFLICT,
-            CoreError::NoRoute(_) | CoreError::NoFreeLine(_) | CoreError::InvalidState(_) | CoreError::Acd(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            CoreError::NoRoute(_)
+            | CoreError::NoFreeLine(_)
+            | CoreError::InvalidState(_)
+            | CoreError::Acd(_)
+            | CoreError::Campaign(_) => StatusCode::UNPROCESSABLE_ENTITY,
             CoreError::Gone | CoreError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
         };
         ApiError::new(status, e.to_string())

@@ -36,11 +36,12 @@ use ctibox_driver::hal::ChannelId;
 use tokio::sync::broadcast;
 
 use super::{ApiState, Auth, StatusView, seed_users};
+use crate::acd::campaign::Campaign;
 use crate::acd::{Acd, AcdError, AcdEvent, AgentState, Entry};
 use crate::config::{Config, Password, Role as ConfigRole, UserConfig};
 use crate::core::{
-    CallStatus, CallView, ChannelStatus, ChannelView, CoreError, CoreHandle, CoreInbox, CoreReply, CoreRequest,
-    CoreResult, CtiEvent, CtiEventKind, LegStatus, LegView, ScreenPop, Snapshot, TransferMode,
+    CallStatus, CallView, CampaignView, ChannelStatus, ChannelView, CoreError, CoreHandle, CoreInbox, CoreReply,
+    CoreRequest, CoreResult, CtiEvent, CtiEventKind, LegStatus, LegView, ScreenPop, Snapshot, TransferMode,
 };
 use crate::records::{CallId, LegId, Records, RecordsConfig, RecordsHandle, RecordsReader};
 
@@ -59,6 +60,10 @@ struct Model {
     offers: BTreeMap<(CallId, String), LegId>,
     /// A queue changed since the last `queue` events.
     dirty_queues: bool,
+    /// The config's campaigns (engines without numbers: the double reads
+    /// no records), who paused them, and how often each was asked to read
+    /// its numbers again.
+    campaigns: BTreeMap<String, (Campaign, Option<String>, u32)>,
 }
 
 const EXTENSIONS: [(&str, u16); 3] = [("801", 2), ("802", 3), ("803", 4)];
@@ -101,6 +106,11 @@ impl Model {
             acd,
             offers: BTreeMap::new(),
             dirty_queues: false,
+            campaigns: config
+                .campaigns
+                .iter()
+                .map(|c| (c.name().to_string(), (Campaign::new(c.spec.clone(), Vec::new()), None, 0)))
+                .collect(),
         }
     }
 
@@ -366,6 +376,10 @@ impl Model {
             | CoreRequest::AgentNotReady { .. }
             | CoreRequest::QueuePriority { .. }
             | CoreRequest::QueuePick { .. } => self.acd_request(request),
+            CoreRequest::Campaigns
+            | CoreRequest::CampaignPause { .. }
+            | CoreRequest::CampaignNumbersAdded { .. }
+            | CoreRequest::DoNotCall { .. } => self.campaign_request(request),
             // Supervising needs the agent on a call; the fake has no audio
             // to wire, so it only checks and answers.
             CoreRequest::Monitor { ref agent, .. } | CoreRequest::ForceRelease { ref agent, .. } => {
@@ -380,6 +394,57 @@ impl Model {
                     None => Err(CoreError::InvalidState(format!("`{agent}` is not talking on a call"))),
                 }
             }
+        }
+    }
+
+    // --- campaigns, as core/campaign.rs answers ----------------------------
+
+    fn campaign_request(&mut self, request: CoreRequest) -> CoreResult {
+        let unknown = |name: &str| CoreError::Campaign(format!("there is no campaign `{name}`"));
+        match request {
+            CoreRequest::Campaigns => {
+                let campaigns = self
+                    .campaigns
+                    .values()
+                    .map(|(c, by, _)| CampaignView {
+                        name: c.spec().name.clone(),
+                        queue: c.spec().queue.clone(),
+                        trunk: c.spec().trunk.clone(),
+                        loaded: true,
+                        summary: c.summary(),
+                        calls_out: 0,
+                        dialing_now: 0,
+                        ready_agents: self.acd.ready_in(&c.spec().queue),
+                        free_lines: usize::from(self.channel_free(ChannelId(1))),
+                        paused_by: by.clone(),
+                        paused_at_wall_ms: by.as_ref().map(|_| 0),
+                    })
+                    .collect();
+                Ok(CoreReply::Campaigns { campaigns })
+            }
+            CoreRequest::CampaignPause { campaign, paused, by } => {
+                let (c, who, _) = self.campaigns.get_mut(&campaign).ok_or_else(|| unknown(&campaign))?;
+                if paused {
+                    c.pause();
+                } else {
+                    c.resume();
+                }
+                *who = Some(by);
+                Ok(CoreReply::Ok { call: None })
+            }
+            CoreRequest::CampaignNumbersAdded { campaign } => {
+                self.campaigns.get_mut(&campaign).ok_or_else(|| unknown(&campaign))?.2 += 1;
+                Ok(CoreReply::Ok { call: None })
+            }
+            CoreRequest::DoNotCall { number, .. } => {
+                crate::records::phone::PhoneNumber::parse(&number)
+                    .map_err(|e| CoreError::Campaign(format!("number `{number}`: {e}")))?;
+                for (c, _, _) in self.campaigns.values_mut() {
+                    c.do_not_call(&number);
+                }
+                Ok(CoreReply::Ok { call: None })
+            }
+            _ => Err(CoreError::InvalidState("not a campaign request".into())),
         }
     }
 
@@ -670,6 +735,12 @@ impl FakeCore {
         lock(&self.model).enqueue(from, queue, priority)
     }
 
+    /// How often campaign `name` was asked to read its numbers again
+    /// (`None`: no such campaign).
+    pub fn campaign_reads(&self, name: &str) -> Option<u32> {
+        lock(&self.model).campaigns.get(name).map(|c| c.2)
+    }
+
     /// The agent answers the queue call its phone rings for.
     pub fn answer_offer(&self, agent: &str) -> Result<CallId, CoreError> {
         lock(&self.model).answer_offer(agent)
@@ -814,6 +885,11 @@ title = "Support"
 strategy = "ring_all"
 members = ["1002", "1003"]
 service_level = "30s"
+
+[[campaign]]
+name = "spring"
+queue = "sales"
+trunk = "pstn"
 "#;
 
 /// [`TEST_CONFIG`], parsed.

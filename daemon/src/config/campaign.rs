@@ -5,7 +5,7 @@
 //! line, all at once, naming the key. What is checked here: names (unique,
 //! lower-case letters, digits, `_`, `-`), the queue and trunk (which must
 //! exist), the caller ID, `max_lines` (≥ 1; a warning above the trunk's
-//! line count), `ratio` (1 to 5), `ring_timeout`, calling `hours` and
+//! line count), `ratio` (1 to 5), `ring_timeout`, `agent_wait`, calling `hours` and
 //! `days` (the same forms as IVR schedules) and each `retry.RESULT`'s
 //! `after` and `max`.
 //!
@@ -163,6 +163,11 @@ fn check_campaign(
             super::acd::duration_in(ck, Some(v), &key, 5_000..=300_000).unwrap_or(spec.ring_timeout_ms);
     }
 
+    if let Some(v) = &c.agent_wait {
+        let key = format!("campaign `{name}`: agent_wait");
+        spec.agent_wait_ms = super::acd::duration_in(ck, Some(v), &key, 1_000..=60_000).unwrap_or(spec.agent_wait_ms);
+    }
+
     spec.hours = calling_hours(ck, c, &name);
 
     for (result, key) in RetryPolicy::KEYS {
@@ -305,6 +310,7 @@ caller_id = "+8688880000"
 max_lines = 2
 ratio = 1.5
 ring_timeout = "25s"
+agent_wait = "4s"
 hours = "09:00-18:00"
 days = "mon-fri"
 retry.busy = { after = "4m", max = 5 }
@@ -327,6 +333,7 @@ retry.abandoned = { after = "15m", max = 4 }
                 max_lines: 2,
                 ratio: 1.5,
                 ring_timeout_ms: 25_000,
+                agent_wait_ms: 4_000,
                 hours: Some(CallingHours {
                     days: [true, true, true, true, true, false, false],
                     from_min: 540,
@@ -376,6 +383,7 @@ retry.abandoned = { after = "15m", max = 4 }
             ("ratio = \"fast\"", "ratio", "ratio must be a number from 1.0 to 5.0"),
             ("ring_timeout = \"2s\"", "ring_timeout", "ring_timeout must be 5s to 5m, not `2s`"),
             ("ring_timeout = \"soon\"", "ring_timeout", "ring_timeout: `soon` is not a duration"),
+            ("agent_wait = \"90s\"", "agent_wait", "agent_wait must be 1s to 1m, not `90s`"),
             ("hours = \"9-18\"", "hours", "hours: `9` is not a time of day"),
             ("days = \"mon-fry\"", "days", "days: `fry` is not a weekday"),
             ("retry.busy = { after = \"0s\", max = 3 }", "retry.busy", "retry.busy.after must be 1s to 168h, not `0s`"),

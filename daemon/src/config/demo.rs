@@ -219,6 +219,7 @@ trunk = "pstn"                  # the calls go out on these lines
 max_lines = 2                   # at most 2 calls dialling at once
 ratio = 1.0                     # dials per ready agent (1.0: progressive; up to 5.0)
 ring_timeout = "30s"            # ringing this long is no answer
+agent_wait = "2s"               # an answered party waits this long for an agent's phone to ring
 hours = "09:00-18:00"           # dial only then (local time)…
 days = "mon-fri"                # …on these days
 # After each result the number is dialled again `after` later, at most

@@ -212,6 +212,7 @@ pub struct RawCampaign {
     /// A number, integer or not; checked in validation.
     pub ratio: Option<Spanned<toml::Value>>,
     pub ring_timeout: Option<Spanned<String>>,
+    pub agent_wait: Option<Spanned<String>>,
     pub hours: Option<Spanned<String>>,
     pub days: Option<Spanned<String>>,
     pub retry: Option<RawRetries>,

@@ -93,10 +93,11 @@ impl Core {
         let qc =
             self.config.queue(queue).cloned().ok_or_else(|| CoreError::Acd(format!("there is no queue `{queue}`")))?;
         let Some(c) = self.calls.get(&call) else { return Err(CoreError::NoSuchCall(call)) };
+        // The party served: the caller, or the party a campaign called.
         let caller = c
             .legs
             .iter()
-            .find(|l| l.role == LegRole::Caller && l.is_live())
+            .find(|l| l.is_live() && (l.role == LegRole::Caller || (l.outbound_trunk && self.is_campaign_call(call))))
             .cloned()
             .ok_or_else(|| CoreError::InvalidState("the call has no caller to queue".into()))?;
         let vars = &c.vars;
@@ -136,7 +137,9 @@ impl Core {
                     at: self.stamp(),
                 });
                 return match refusal {
-                    Refusal::Full { .. } | Refusal::Empty(_) if qc.overflow != Target::Hangup => {
+                    Refusal::Full { .. } | Refusal::Empty(_)
+                        if qc.overflow != Target::Hangup && !self.is_campaign_call(call) =>
+                    {
                         self.overflow(call, &qc.overflow, &refusal.to_string())
                     }
                     _ => Err(CoreError::Acd(refusal.to_string())),
@@ -326,6 +329,9 @@ impl Core {
                     if let Some(q) = &q {
                         self.stop_queue_media(q);
                     }
+                    if self.campaign_left_queue(call) {
+                        continue;
+                    }
                     let target = self.config.queue(&queue).map(|qc| qc.overflow.clone()).unwrap_or(Target::Hangup);
                     let why_text = format!("left queue {queue}: {why:?}");
                     if let Err(e) = self.overflow(call, &target, &why_text)
@@ -373,13 +379,19 @@ impl Core {
     fn screen_pop(&self, call: CallId, queue: &str, agent: &str, wait_ms: u64) -> Option<ScreenPop> {
         let c = self.calls.get(&call)?;
         let customer = self.customers.get(&call).cloned();
+        // A campaign's call: the party is the one called.
+        let (caller_number, caller_name) = if self.is_campaign_call(call) {
+            (c.called_number.clone(), c.vars.get("customer_name").cloned().unwrap_or_default())
+        } else {
+            (c.caller_number.clone(), c.caller_name.clone())
+        };
         Some(ScreenPop {
             agent: agent.to_string(),
             call,
             queue: queue.to_string(),
             queue_title: self.config.queue(queue).map(|q| q.spec.title.clone()).unwrap_or_default(),
-            caller_number: c.caller_number.clone(),
-            caller_name: c.caller_name.clone(),
+            caller_number,
+            caller_name,
             wait_ms,
             callback: self.queued.get(&call).is_some_and(|q| q.callback.is_some()),
             customer: customer.as_ref().and_then(|c| c.customer.clone()),
@@ -416,6 +428,7 @@ impl Core {
         if let Some(c) = self.calls.get_mut(&call) {
             c.vars.insert("agent".into(), agent.clone());
         }
+        self.campaign_agent_answered(call);
         self.stop_queue_media(&q);
         self.acd_events();
         self.dirty_queues = true;
@@ -436,7 +449,7 @@ impl Core {
         true
     }
 
-    fn stop_queue_media(&mut self, q: &Queued) {
+    pub(crate) fn stop_queue_media(&mut self, q: &Queued) {
         if q.callback.is_none() && self.chan(q.channel).is_some_and(|c| c.media != Media::None) {
             self.set_media(q.channel, Media::None);
         }

@@ -293,6 +293,25 @@ pub enum CoreRequest {
         agent: String,
         by: String,
     },
+    /// Outbound campaigns, live.
+    Campaigns,
+    /// Pause (or resume) a campaign's dialling; calls out go on. Kept
+    /// across restarts.
+    CampaignPause {
+        campaign: String,
+        paused: bool,
+        by: String,
+    },
+    /// Numbers were imported into a campaign: read them.
+    CampaignNumbersAdded {
+        campaign: String,
+    },
+    /// Put a number on the do-not-call list: no campaign dials it again.
+    DoNotCall {
+        number: String,
+        #[serde(default)]
+        reason: String,
+    },
 }
 
 /// How a supervisor joins an agent's call.
@@ -323,6 +342,33 @@ pub enum CoreReply {
     Ok {
         call: Option<CallId>,
     },
+    /// Outbound campaigns.
+    Campaigns {
+        campaigns: Vec<CampaignView>,
+    },
+}
+
+/// A campaign as the core runs it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CampaignView {
+    pub name: String,
+    pub queue: String,
+    pub trunk: String,
+    /// Its numbers are read from the records (until then it dials
+    /// nothing).
+    pub loaded: bool,
+    /// Numbers per state, final results, attempts, paused, finished.
+    pub summary: crate::acd::campaign::CampaignSummary,
+    /// Calls out: dialling, answered and waiting for an agent, or talking.
+    pub calls_out: usize,
+    /// Calls dialling or ringing.
+    pub dialing_now: usize,
+    /// Ready agents of its queue, free lines of its trunk.
+    pub ready_agents: usize,
+    pub free_lines: usize,
+    /// Who paused or resumed it last, and when (wall ms).
+    pub paused_by: Option<String>,
+    pub paused_at_wall_ms: Option<i64>,
 }
 
 /// Why the core refused a request.
@@ -346,6 +392,9 @@ pub enum CoreError {
     /// The ACD refused (no such agent or queue, wrong state, seat taken…).
     #[error("{0}")]
     Acd(String),
+    /// No such campaign, a bad number for the do-not-call list.
+    #[error("{0}")]
+    Campaign(String),
     #[error("the call-control core is not running")]
     Gone,
     #[error("the call-control core did not answer in time")]

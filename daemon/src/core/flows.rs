@@ -274,6 +274,7 @@ impl Core {
         let now = self.now;
         self.ivr_call_gone(call);
         self.acd_call_gone(call);
+        self.campaign_call_gone(call);
         let Some(mut c) = self.calls.remove(&call) else { return };
         // A caller who only got a tone (answer_and_tone) ends the call
         // with the reason for the tone, however it goes away.
@@ -349,7 +350,7 @@ impl Core {
     }
 
     /// A free FXO line of a trunk group, by its hunt rule.
-    fn hunt(&mut self, trunk: &str) -> Option<ChannelId> {
+    pub(crate) fn hunt(&mut self, trunk: &str) -> Option<ChannelId> {
         let t = self.config.trunk(trunk)?.clone();
         let free: Vec<ChannelId> =
             t.channels.iter().copied().filter(|&c| self.chan(c).is_some_and(|c| c.is_free())).collect();
@@ -379,7 +380,10 @@ impl Core {
             (LegRole::Consult, Some(cons)) => c.leg(cons.by).map(|l| extension_caller(&self.config, &l.party)),
             _ => None,
         };
-        let (number, name) = consulting.unwrap_or_else(|| (c.caller_number.clone(), c.caller_name.clone()));
+        // An agent rung for a campaign's call sees the party called.
+        let called = (*role == LegRole::Agent && self.is_campaign_call(call))
+            .then(|| (c.called_number.clone(), c.vars.get("customer_name").cloned().unwrap_or_default()));
+        let (number, name) = consulting.or(called).unwrap_or_else(|| (c.caller_number.clone(), c.caller_name.clone()));
         let mut cid = CallerId::default();
         if !number.is_empty() {
             cid.number = CidText::try_from(number.as_str()).ok();
@@ -671,6 +675,9 @@ impl Core {
             kind: "progress".into(),
             detail: serde_json::json!({"result": result.name()}),
         });
+        if self.campaign_progress(call, leg, result) {
+            return;
+        }
         match result {
             ProgressResult::Ringback => {
                 if let Some(l) = self.calls.get_mut(&call).and_then(|c| c.leg_mut(leg)) {
@@ -1113,6 +1120,9 @@ impl Core {
     }
 
     fn ring_timeout(&mut self, call: CallId) {
+        if self.campaign_ring_timeout(call) {
+            return;
+        }
         let Some(r) = self.calls.get_mut(&call).and_then(|c| c.ringing.take()) else { return };
         // A tone played to an unrouted caller: hang up now.
         let tone_only = self.calls.get(&call).is_some_and(|c| c.cause.is_some() && c.answered.is_none());

@@ -422,6 +422,7 @@ impl Core {
                 });
                 self.acd_customer(call, super::acd::CallerCard { customer, vip, agent, last_calls });
             }
+            IoDone::Campaign(load) => self.campaign_loaded(load),
             IoDone::Lookup { call, job, result } => {
                 if self.ivr_runs.get(&call).is_some_and(|r| r.job == job) {
                     self.ivr_input(call, Input::LookupDone(result));

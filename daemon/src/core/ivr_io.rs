@@ -51,6 +51,11 @@ pub enum IoJob {
         number: String,
         reader: crate::records::RecordsReader,
     },
+    /// A campaign's numbers and pause state, from the records.
+    Campaign {
+        campaign: String,
+        reader: crate::records::RecordsReader,
+    },
     /// Fire and forget (voicemail notifications): the result is logged.
     Notify {
         url: String,
@@ -92,6 +97,8 @@ pub enum IoDone {
         job: u64,
         result: Result<Vec<(String, String)>, String>,
     },
+    /// A campaign's numbers were read.
+    Campaign(super::campaign::CampaignLoad),
     /// A recording is written (or failed: `error`).
     Recorded {
         id: u32,
@@ -144,6 +151,9 @@ impl IvrIo {
                         tracing::warn!(call = call.0, "caller lookup dropped: {why}");
                         return;
                     }
+                    IoJob::Campaign { campaign, .. } => {
+                        IoDone::Campaign(super::campaign::CampaignLoad { campaign, numbers: Err(why), paused: None })
+                    }
                 };
                 let _ = self.done_tx.try_send(done);
             }
@@ -176,6 +186,9 @@ fn worker(jobs: Receiver<IoJob>, done: Sender<IoDone>) {
                 IoDone::Webhook { call, job, result }
             }
             IoJob::Caller { call, number, reader } => caller_card(call, &number, &reader),
+            IoJob::Campaign { campaign, reader } => {
+                IoDone::Campaign(super::campaign::load_campaign(&campaign, &reader))
+            }
             IoJob::Notify { url, body } => {
                 match agent.post(&url).timeout(Duration::from_secs(5)).send_json(body) {
                     Ok(_) => tracing::debug!(%url, "voicemail notification sent"),

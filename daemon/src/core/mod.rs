@@ -19,6 +19,7 @@
 
 mod acd;
 pub mod api;
+mod campaign;
 mod features;
 mod flows;
 pub mod handle;
@@ -114,6 +115,12 @@ pub struct Core {
     feature_plays: BTreeMap<ChannelId, u32>,
     /// Read connections to the records (customer lookups on workers).
     reader: crate::records::RecordsReader,
+    /// Outbound campaigns by name, and their calls (call → campaign).
+    campaigns: BTreeMap<String, campaign::CampaignRun>,
+    campaign_calls: BTreeMap<CallId, String>,
+    /// Numbers put on the do-not-call list while a campaign's numbers were
+    /// being read (applied again when the read comes in).
+    dnc_during_read: Vec<String>,
 }
 
 /// What a core needs besides the engine and the records.
@@ -195,6 +202,9 @@ impl Core {
             monitors: BTreeMap::new(),
             feature_plays: BTreeMap::new(),
             reader: crate::records::RecordsReader::new(&records_db, 2),
+            campaigns: BTreeMap::new(),
+            campaign_calls: BTreeMap::new(),
+            dnc_during_read: Vec::new(),
             records_db,
         }
     }
@@ -227,6 +237,7 @@ impl Core {
     /// Run until shutdown, the engine's end, or the stop flag.
     pub fn run(mut self) {
         self.journal_channels();
+        self.campaigns_sync();
         let events = self.engine.events.clone();
         let requests = self.inbox.requests.clone();
         let control = self.control.clone();
@@ -282,6 +293,7 @@ impl Core {
                 self.ivr_run_deferred();
                 self.on_timers();
                 self.acd_tick();
+                self.campaign_tick();
                 self.monitor_tick();
                 self.publish();
                 self.engine.ack_tick();
@@ -298,7 +310,10 @@ impl Core {
             }
             EngineEvent::Board(ev) => tracing::trace!(?ev, "board event"),
             EngineEvent::MediaDone { channel, id, .. } => {
-                if !self.acd_media_done(channel, id) && !self.feature_media_done(channel, id) {
+                if !self.acd_media_done(channel, id)
+                    && !self.feature_media_done(channel, id)
+                    && !self.campaign_media_done(channel, id)
+                {
                     self.ivr_media_done(channel, id);
                 }
             }
@@ -330,6 +345,7 @@ impl Core {
         );
         self.config = cfg;
         self.dirty_queues = true;
+        self.campaigns_sync();
         // Calls in a flow finish on the flow they started on.
         self.ivr = ivr;
         tracing::info!("configuration reloaded");

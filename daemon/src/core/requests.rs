@@ -37,6 +37,10 @@ impl Core {
             | CoreRequest::QueuePick { .. } => self.acd_request(req),
             CoreRequest::Monitor { supervisor, agent, mode } => self.supervise(&supervisor, &agent, mode),
             CoreRequest::ForceRelease { agent, by } => self.force_release(&agent, &by),
+            CoreRequest::Campaigns
+            | CoreRequest::CampaignPause { .. }
+            | CoreRequest::CampaignNumbersAdded { .. }
+            | CoreRequest::DoNotCall { .. } => self.campaign_request(req),
         }
     }
 

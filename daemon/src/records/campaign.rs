@@ -20,7 +20,9 @@
 //! [`JournalOp::CampaignNumber`] with the engine's change when a result
 //! comes in (with the attempt's row when a call was made),
 //! [`JournalOp::CampaignAttemptEnded`] when an answered call ends, and
-//! [`JournalOp::DoNotCall`]/[`JournalOp::DoNotCallRemoved`] for the list.
+//! [`JournalOp::DoNotCall`]/[`JournalOp::DoNotCallRemoved`] for the list,
+//! and `JournalOp::CampaignPaused` when a campaign is paused or resumed
+//! (`campaign_control`: a restart keeps a paused campaign paused).
 //! A change naming a number or a call the records do not have is refused
 //! like the other journal operations. `next_at` is stored in wall time (the
 //! board clock restarts with the daemon).
@@ -302,6 +304,23 @@ pub(crate) fn write_attempt_ended(conn: &Connection, call: CallId, at: Stamp) ->
 
 /// Puts a number on the do-not-call list (a number already there keeps its
 /// entry; a non-empty reason replaces the old one).
+/// A campaign is paused or resumed.
+pub(crate) fn write_paused(
+    conn: &Connection,
+    campaign: &str,
+    paused: bool,
+    by: &str,
+    wall_ms: i64,
+) -> Result<(), rusqlite::Error> {
+    conn.prepare_cached(
+        "INSERT INTO campaign_control (campaign, paused, by_user, changed_wall_ms) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (campaign) DO UPDATE SET paused = excluded.paused, by_user = excluded.by_user,
+           changed_wall_ms = excluded.changed_wall_ms",
+    )?
+    .execute(params![campaign, paused, by, wall_ms])
+    .map(|_| ())
+}
+
 pub(crate) fn write_dnc(
     conn: &Connection,
     number: &PhoneNumber,
@@ -713,6 +732,19 @@ impl RecordsReader {
     /// The do-not-call list, oldest first.
     pub fn dnc_list(&self) -> Result<Vec<DncEntry>, QueryError> {
         self.with_conn(dnc_list)
+    }
+
+    /// Whether a campaign was left paused (`None`: never paused or
+    /// resumed), with who did it and when (wall ms).
+    pub fn campaign_paused(&self, campaign: &str) -> Result<Option<(bool, String, i64)>, QueryError> {
+        self.with_conn(|conn| {
+            conn.prepare_cached("SELECT paused, by_user, changed_wall_ms FROM campaign_control WHERE campaign = ?1")
+                .and_then(|mut s| {
+                    let mut rows = s.query_map([campaign], |r| Ok((r.get::<_, bool>(0)?, r.get(1)?, r.get(2)?)))?;
+                    rows.next().transpose()
+                })
+                .map_err(QueryError::sqlite("read whether the campaign is paused"))
+        })
     }
 }
 

@@ -321,6 +321,8 @@ pub enum JournalOp {
     DoNotCall { number: PhoneNumber, reason: String, at: Stamp },
     /// Every entry matching the number leaves the do-not-call list.
     DoNotCallRemoved { number: PhoneNumber },
+    /// A campaign is paused or resumed (kept across restarts).
+    CampaignPaused { campaign: String, paused: bool, by: String, at: Stamp },
 }
 
 impl JournalOp {
@@ -346,6 +348,7 @@ impl JournalOp {
             JournalOp::CampaignAttemptEnded { .. } => "campaign attempt ended",
             JournalOp::DoNotCall { .. } => "do not call",
             JournalOp::DoNotCallRemoved { .. } => "do not call removed",
+            JournalOp::CampaignPaused { .. } => "campaign paused",
         }
     }
 }
@@ -596,6 +599,9 @@ pub(crate) fn apply(conn: &Connection, op: &JournalOp) -> Result<(), ApplyError>
         }
         JournalOp::DoNotCallRemoved { number } => {
             campaign::remove_dnc(conn, number).map_err(sql)?;
+        }
+        JournalOp::CampaignPaused { campaign, paused, by, at } => {
+            campaign::write_paused(conn, campaign, *paused, by, at.wall_ms).map_err(sql)?;
         }
     }
     Ok(())

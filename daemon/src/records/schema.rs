@@ -280,6 +280,15 @@ CREATE TABLE do_not_call (
     added_wall_ms   INTEGER NOT NULL
 );
 "#,
+    // 4 -> 5: whether each campaign is paused, so a restart keeps it so.
+    r#"
+CREATE TABLE campaign_control (
+    campaign        TEXT PRIMARY KEY,               -- the [[campaign]]'s name in the config
+    paused          INTEGER NOT NULL CHECK (paused IN (0, 1)),
+    by_user         TEXT NOT NULL DEFAULT '',       -- who paused or resumed it
+    changed_wall_ms INTEGER NOT NULL
+);
+"#,
 ];
 
 /// Checks the first bytes of an existing file: an empty or missing file is

@@ -174,6 +174,10 @@ pub struct CampaignSpec {
     pub ratio: f64,
     /// A dial that rings this long is no answer.
     pub ring_timeout_ms: u64,
+    /// An answered party waits at most this long for an agent's phone to
+    /// start ringing; then it hears a short message and the call is
+    /// `abandoned`.
+    pub agent_wait_ms: u64,
     /// When dialling is allowed; `None`: any time.
     pub hours: Option<CallingHours>,
     pub retry: RetryPolicy,
@@ -181,8 +185,8 @@ pub struct CampaignSpec {
 
 impl CampaignSpec {
     /// A campaign with the usual settings (tests and the config start
-    /// here): one line, ratio 1, 30 s ring timeout, any time, default
-    /// retries.
+    /// here): one line, ratio 1, 30 s ring timeout, 2 s agent wait, any
+    /// time, default retries.
     pub fn new(name: &str, queue: &str, trunk: &str) -> CampaignSpec {
         CampaignSpec {
             name: name.to_string(),
@@ -192,6 +196,7 @@ impl CampaignSpec {
             max_lines: 1,
             ratio: 1.0,
             ring_timeout_ms: 30_000,
+            agent_wait_ms: 2_000,
             hours: None,
             retry: RetryPolicy::DEFAULT,
         }

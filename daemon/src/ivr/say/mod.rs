@@ -114,6 +114,7 @@ pub const PHRASES: &[&str] = &[
     "agent-ready",
     "agent-not-ready",
     "agent-login-failed",
+    "campaign-sorry",
     "leave-message",
     "message-saved",
     "enter-digits",

@@ -1,0 +1,271 @@
+//! Outbound campaigns end to end: a daemon dials a campaign's numbers
+//! through simulated CO lines (`ctibox-sim run --fast`) to simulated
+//! parties that answer, are busy, do not answer or are fax machines;
+//! answered parties go to the campaign queue's agents on simulated phones.
+//! What happened is read back from the records (numbers, attempts, queue
+//! events, the call journal).
+
+#[path = "daemon_flows_harness.rs"]
+mod harness;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use ctibox_daemon::core::{CoreReply, CoreRequest};
+use ctibox_daemon::records::{CallResult, NumberState, QueueEventKind};
+use harness::{Run, ask, run_config};
+
+/// CO lines of the trunk.
+const LINES: usize = 3;
+/// Agents 1001… at extensions 801… (channels LINES+1…).
+const AGENTS: usize = 3;
+
+/// How a called party behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Party {
+    Answer,
+    Busy,
+    NoAnswer,
+    Fax,
+    /// No party has the number (the exchange says so).
+    Unknown,
+    /// On the do-not-call list.
+    Dnc,
+}
+
+fn number(k: usize) -> String {
+    format!("1390000{k:04}")
+}
+
+/// The 50 numbers: answer, answer, busy, no answer, fax, in turn; number
+/// 47 is unknown to the exchange, 48 goes on the do-not-call list, 49
+/// answers.
+fn parties() -> Vec<Party> {
+    (0..50)
+        .map(|k| match k {
+            47 => Party::Unknown,
+            48 => Party::Dnc,
+            49 => Party::Answer,
+            _ => [Party::Answer, Party::Answer, Party::Busy, Party::NoAnswer, Party::Fax][k % 5],
+        })
+        .collect()
+}
+
+/// The world: LINES CO lines, the agents' phones (answer after a ring,
+/// talk 4 s), the parties, and a spare phone whose one step keeps the
+/// scenario going until `horizon`.
+fn scenario(parties: &[Party], horizon: &str) -> String {
+    let mut s =
+        format!("[board]\nfxo = {LINES}\nfxs = {}\nlaw = \"alaw\"\ncountry = \"CN\"\nmax_time = \"30m\"\n", AGENTS + 1);
+    for l in 1..=LINES {
+        s += &format!(
+            "\n[[line]]\nport = {l}\nnumber = \"888800{l:02}\"\ndisconnect = [\"loop_drop\"]\nloop_drop = \"600ms\"\n"
+        );
+    }
+    for i in 1..=AGENTS {
+        s += &format!(
+            "\n[[phone]]\nport = {}\nnumber = \"80{i}\"\nauto_answer = 1\ntalk_for = \"4s\"\nhang_up_on_release = \"1s\"\n",
+            LINES + i
+        );
+    }
+    s += &format!(
+        "\n[[phone]]\nport = {}\nnumber = \"899\"\nsteps = [ {{ at = \"{horizon}\", expect = \"on_hook\", within = \"1s\" }} ]\n",
+        LINES + AGENTS + 1
+    );
+    for (k, p) in parties.iter().enumerate() {
+        let behaviour = match p {
+            Party::Answer => "answer",
+            Party::Busy => "busy",
+            Party::NoAnswer => "no_answer",
+            Party::Fax => "fax",
+            Party::Unknown | Party::Dnc => continue,
+        };
+        // A person says something when answering (the line's answer
+        // detection listens for voice).
+        s += &format!(
+            "\n[[party]]\nname = \"p{k}\"\nnumber = \"{}\"\nbehaviour = \"{behaviour}\"\nanswer_after = \"2s\"\naudio = {{ wav = \"{}\" }}\n",
+            number(k),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../prompts/en/welcome.wav")
+        );
+    }
+    s
+}
+
+/// The daemon: the trunk, a queue of the agents, the campaign.
+fn config(dir: &Path, campaign_extra: &str) -> String {
+    let mut c = format!(
+        r#"
+[system]
+country = "CN"
+data_dir = "{dir}"
+
+[board]
+backend = "sim"
+
+[[trunk]]
+name = "pstn"
+channels = "1-{LINES}"
+number = "88880000"
+disconnect = ["loop_drop"]
+inbound = "queue:out"
+
+[dial_plan]
+digit_map = ["8XX"]
+
+[[dial_plan.route]]
+pattern = "8XX"
+to = "ext"
+
+[[queue]]
+name = "out"
+strategy = "longest_idle"
+members = [{members}]
+
+[[campaign]]
+name = "spring"
+queue = "out"
+trunk = "pstn"
+max_lines = {LINES}
+ring_timeout = "8s"
+retry.busy = {{ after = "20s", max = 2 }}
+retry.no_answer = {{ after = "30s", max = 1 }}
+retry.fax = {{ max = 0 }}
+retry.failed = {{ after = "10s", max = 1 }}
+{campaign_extra}
+"#,
+        dir = dir.display(),
+        members = (1..=AGENTS).map(|i| format!("\"100{i}\"")).collect::<Vec<_>>().join(", ")
+    );
+    for i in 1..=AGENTS {
+        c += &format!(
+            "\n[[extension]]\nnumber = \"80{i}\"\nchannel = {}\n\n[[agent]]\nid = \"100{i}\"\nname = \"Agent {i}\"\nextension = \"80{i}\"\n",
+            LINES + i
+        );
+    }
+    c
+}
+
+/// Import the numbers, put one on the do-not-call list, log the agents in.
+fn start_campaign(d: &ctibox_daemon::daemon::Daemon, parties: &[Party]) {
+    let mut csv = String::from("name,phone\n");
+    for k in 0..parties.len() {
+        csv += &format!("Customer {k},{}\n", number(k));
+    }
+    let report = d.records.handle().import_campaign_numbers("spring", csv.as_bytes(), false).expect("import");
+    assert_eq!(report.added, parties.len(), "{report:?}");
+    ask(d, CoreRequest::CampaignNumbersAdded { campaign: "spring".into() });
+    for (k, p) in parties.iter().enumerate() {
+        if *p == Party::Dnc {
+            ask(d, CoreRequest::DoNotCall { number: number(k), reason: "asked not to be called".into() });
+        }
+    }
+    for i in 1..=AGENTS {
+        ask(d, CoreRequest::AgentLogin { agent: format!("100{i}"), extension: None, queues: None });
+    }
+}
+
+fn campaign_view(d: &ctibox_daemon::daemon::Daemon) -> ctibox_daemon::core::CampaignView {
+    match ask(d, CoreRequest::Campaigns) {
+        CoreReply::Campaigns { campaigns } => campaigns.into_iter().find(|c| c.name == "spring").expect("campaign"),
+        other => panic!("campaigns: {other:?}"),
+    }
+}
+
+fn run_campaign(tag: &str, parties: &[Party], horizon_min: u64, campaign_extra: &str) -> (Run, bool) {
+    let scen = scenario(parties, &format!("{horizon_min}m"));
+    let mut finished = false;
+    let run = run_config(tag, &scen, &|dir| config(dir, campaign_extra), |live| {
+        live.at(0, |d| start_campaign(d, parties));
+        // Until the campaign is done (or the horizon is near).
+        let horizon_ms = horizon_min * 60_000;
+        let mut t = 10_000;
+        while t < horizon_ms {
+            let mut done = false;
+            live.at(t, |d| done = campaign_view(d).summary.finished);
+            if done {
+                finished = true;
+                break;
+            }
+            t += 10_000;
+        }
+    });
+    (run, finished)
+}
+
+#[test]
+fn a_campaign_of_50_numbers_ends_with_the_right_result_per_number_and_its_retries() {
+    let parties = parties();
+    let (run, finished) = run_campaign("campaign50", &parties, 15, "");
+    run.assert_passed();
+    assert!(finished, "the campaign finished before the scenario's end:\n{}", run.out);
+    let results = run.reader.campaign_results("spring").expect("results");
+    assert_eq!(results.len(), 50);
+    let mut by_result: BTreeMap<String, u32> = BTreeMap::new();
+    for (k, r) in results.iter().enumerate() {
+        let n = &r.number;
+        assert_eq!(n.digits, number(k), "import order is dialling order");
+        assert_eq!(n.state, NumberState::Done, "number {k} is done: {r:#?}");
+        let (result, attempts) = match parties[k] {
+            Party::Answer => (CallResult::Answered, 1),
+            Party::Busy => (CallResult::Busy, 3),
+            Party::NoAnswer => (CallResult::NoAnswer, 2),
+            Party::Fax => (CallResult::Fax, 1),
+            Party::Unknown => (CallResult::Failed, 2),
+            Party::Dnc => (CallResult::Dnc, 0),
+        };
+        let first_call = r.attempt_list.first().and_then(|a| a.call).and_then(|c| run.reader.call(c).ok().flatten());
+        assert_eq!(n.result, Some(result), "number {k} ({:?}): {r:#?}\nits first call: {first_call:#?}", parties[k]);
+        assert_eq!(n.attempts, attempts, "number {k} ({:?}) attempts: {r:#?}", parties[k]);
+        assert_eq!(r.attempt_list.len(), attempts as usize, "an attempt row per dial: {r:#?}");
+        *by_result.entry(result.as_str().to_string()).or_insert(0) += 1;
+        let mut calls = Vec::new();
+        for (i, a) in r.attempt_list.iter().enumerate() {
+            assert_eq!(a.attempt, i as u32 + 1);
+            assert_eq!(a.result, result, "the same result each time: {r:#?}");
+            assert!(a.ended_wall_ms.is_some(), "attempt ended: {r:#?}");
+            let call = a.call.expect("each dial is a call in the journal");
+            let c = run.reader.call(call).expect("journal").expect("the call");
+            assert_eq!(c.called_number, number(k));
+            assert!(c.end_board_ms.is_some(), "{c:#?}");
+            calls.push(c);
+        }
+        // Retries wait as configured (board time, from the end of one call
+        // to the start of the next): busy 20 s, no answer 30 s, failed 10 s.
+        let after_ms = match result {
+            CallResult::Busy => 20_000,
+            CallResult::NoAnswer => 30_000,
+            CallResult::Failed => 10_000,
+            _ => 0,
+        };
+        for w in calls.windows(2) {
+            let gap = w[1].start_board_ms - w[0].end_board_ms.unwrap_or(i64::MAX);
+            assert!(gap >= after_ms - 20, "number {k}: retry {gap} ms after the last call, not {after_ms}: {calls:#?}");
+        }
+    }
+    assert_eq!(
+        by_result,
+        BTreeMap::from([
+            ("answered".to_string(), 21),
+            ("busy".to_string(), 9),
+            ("dnc".to_string(), 1),
+            ("failed".to_string(), 1),
+            ("fax".to_string(), 9),
+            ("no_answer".to_string(), 9),
+        ])
+    );
+    // Answered parties talked to an agent: an answer queue event each.
+    let mut answered_by: BTreeMap<String, u32> = BTreeMap::new();
+    for r in &results {
+        if r.number.result != Some(CallResult::Answered) {
+            continue;
+        }
+        let call = r.attempt_list[0].call.expect("call");
+        let events = run.reader.queue_events_of_call(call).expect("queue events").unwrap_or_default();
+        let answer = events.iter().find(|e| e.kind == QueueEventKind::Answer).unwrap_or_else(|| {
+            panic!("number {} was answered by an agent: {events:#?}", r.number.digits);
+        });
+        *answered_by.entry(answer.agent.clone().unwrap_or_default()).or_insert(0) += 1;
+    }
+    assert_eq!(answered_by.values().sum::<u32>(), 21);
+    assert_eq!(answered_by.len(), AGENTS, "every agent took calls: {answered_by:?}");
+}
