@@ -54,7 +54,7 @@ fn parties() -> Vec<Party> {
 /// The world: LINES CO lines, the agents' phones (answer after a ring,
 /// talk 4 s), the parties, and a spare phone whose one step keeps the
 /// scenario going until `horizon`.
-fn scenario(parties: &[Party], horizon: &str) -> String {
+fn scenario(parties: &[Party], horizon: &str, agents_answer: bool) -> String {
     let mut s =
         format!("[board]\nfxo = {LINES}\nfxs = {}\nlaw = \"alaw\"\ncountry = \"CN\"\nmax_time = \"30m\"\n", AGENTS + 1);
     for l in 1..=LINES {
@@ -63,10 +63,10 @@ fn scenario(parties: &[Party], horizon: &str) -> String {
         );
     }
     for i in 1..=AGENTS {
-        s += &format!(
-            "\n[[phone]]\nport = {}\nnumber = \"80{i}\"\nauto_answer = 1\ntalk_for = \"4s\"\nhang_up_on_release = \"1s\"\n",
-            LINES + i
-        );
+        s += &format!("\n[[phone]]\nport = {}\nnumber = \"80{i}\"\nhang_up_on_release = \"1s\"\n", LINES + i);
+        if agents_answer {
+            s += "auto_answer = 1\ntalk_for = \"4s\"\n";
+        }
     }
     s += &format!(
         "\n[[phone]]\nport = {}\nnumber = \"899\"\nsteps = [ {{ at = \"{horizon}\", expect = \"on_hook\", within = \"1s\" }} ]\n",
@@ -92,7 +92,7 @@ fn scenario(parties: &[Party], horizon: &str) -> String {
 }
 
 /// The daemon: the trunk, a queue of the agents, the campaign.
-fn config(dir: &Path, campaign_extra: &str) -> String {
+fn config(dir: &Path, queue_extra: &str, campaign_extra: &str) -> String {
     let mut c = format!(
         r#"
 [system]
@@ -120,6 +120,7 @@ to = "ext"
 name = "out"
 strategy = "longest_idle"
 members = [{members}]
+{queue_extra}
 
 [[campaign]]
 name = "spring"
@@ -145,8 +146,9 @@ retry.failed = {{ after = "10s", max = 1 }}
     c
 }
 
-/// Import the numbers, put one on the do-not-call list, log the agents in.
-fn start_campaign(d: &ctibox_daemon::daemon::Daemon, parties: &[Party]) {
+/// Import the numbers and put those of [`Party::Dnc`] on the do-not-call
+/// list.
+fn import(d: &ctibox_daemon::daemon::Daemon, parties: &[Party]) {
     let mut csv = String::from("name,phone\n");
     for k in 0..parties.len() {
         csv += &format!("Customer {k},{}\n", number(k));
@@ -159,6 +161,11 @@ fn start_campaign(d: &ctibox_daemon::daemon::Daemon, parties: &[Party]) {
             ask(d, CoreRequest::DoNotCall { number: number(k), reason: "asked not to be called".into() });
         }
     }
+}
+
+/// [`import`], and every agent logs in.
+fn start_campaign(d: &ctibox_daemon::daemon::Daemon, parties: &[Party]) {
+    import(d, parties);
     for i in 1..=AGENTS {
         ask(d, CoreRequest::AgentLogin { agent: format!("100{i}"), extension: None, queues: None });
     }
@@ -171,10 +178,10 @@ fn campaign_view(d: &ctibox_daemon::daemon::Daemon) -> ctibox_daemon::core::Camp
     }
 }
 
-fn run_campaign(tag: &str, parties: &[Party], horizon_min: u64, campaign_extra: &str) -> (Run, bool) {
-    let scen = scenario(parties, &format!("{horizon_min}m"));
+fn run_campaign(tag: &str, parties: &[Party], horizon_min: u64) -> (Run, bool) {
+    let scen = scenario(parties, &format!("{horizon_min}m"), true);
     let mut finished = false;
-    let run = run_config(tag, &scen, &|dir| config(dir, campaign_extra), |live| {
+    let run = run_config(tag, &scen, &|dir| config(dir, "", ""), |live| {
         live.at(0, |d| start_campaign(d, parties));
         // Until the campaign is done (or the horizon is near).
         let horizon_ms = horizon_min * 60_000;
@@ -195,7 +202,7 @@ fn run_campaign(tag: &str, parties: &[Party], horizon_min: u64, campaign_extra: 
 #[test]
 fn a_campaign_of_50_numbers_ends_with_the_right_result_per_number_and_its_retries() {
     let parties = parties();
-    let (run, finished) = run_campaign("campaign50", &parties, 15, "");
+    let (run, finished) = run_campaign("campaign50", &parties, 15);
     run.assert_passed();
     assert!(finished, "the campaign finished before the scenario's end:\n{}", run.out);
     let results = run.reader.campaign_results("spring").expect("results");
@@ -268,4 +275,77 @@ fn a_campaign_of_50_numbers_ends_with_the_right_result_per_number_and_its_retrie
     }
     assert_eq!(answered_by.values().sum::<u32>(), 21);
     assert_eq!(answered_by.len(), AGENTS, "every agent took calls: {answered_by:?}");
+}
+
+/// A paused campaign dials nothing until it is resumed; an answered party
+/// whose agent lets the offer ring out hears the apology once no agent's
+/// phone rings for it for `agent_wait`, and the number waits for its
+/// `abandoned` retry; with no agent ready, nothing more is dialled.
+#[test]
+fn a_paused_campaign_waits_and_an_answered_party_nobody_takes_is_abandoned() {
+    let parties = [Party::Answer, Party::Answer];
+    let scen = scenario(&parties, "3m", false);
+    let mut resumed_at = 0;
+    let run = run_config(
+        "campaign-abandon",
+        &scen,
+        &|dir| {
+            config(dir, "offer_timeout = \"5s\"", "agent_wait = \"2s\"\nretry.abandoned = { after = \"10m\", max = 1 }")
+        },
+        |live| {
+            live.at(0, |d| {
+                import(d, &parties);
+                ask(d, CoreRequest::CampaignPause { campaign: "spring".into(), paused: true, by: "tester".into() });
+                ask(d, CoreRequest::AgentLogin { agent: "1001".into(), extension: None, queues: None });
+            });
+            live.at(20_000, |d| {
+                let v = campaign_view(d);
+                assert!(v.summary.paused, "{v:?}");
+                assert_eq!((v.summary.pending, v.calls_out, v.ready_agents), (2, 0, 1), "nothing dialled: {v:?}");
+            });
+            resumed_at = live.at(20_000, |d| {
+                ask(d, CoreRequest::CampaignPause { campaign: "spring".into(), paused: false, by: "tester".into() });
+            });
+        },
+    );
+    run.assert_passed();
+    let results = run.reader.campaign_results("spring").expect("results");
+    let (first, second) = (&results[0], &results[1]);
+    assert_eq!(first.number.state, NumberState::RetryWait, "{first:#?}");
+    assert_eq!(first.number.attempts, 1, "{first:#?}");
+    assert_eq!(first.attempt_list.len(), 1);
+    let a = &first.attempt_list[0];
+    assert_eq!(a.result, CallResult::Abandoned, "{first:#?}");
+    assert!(a.started_board_ms >= resumed_at as i64, "dialled after the resume at {resumed_at}: {a:#?}");
+    // Nobody is ready after the offer rang out: the second is not dialled.
+    assert_eq!((second.number.state, second.number.attempts), (NumberState::Pending, 0), "{second:#?}");
+    let call = a.call.expect("call");
+    let c = run.reader.call(call).expect("journal").expect("call");
+    assert_eq!(c.cause_detail, "no agent was free: the apology was played", "{c:#?}");
+    let kinds: Vec<(QueueEventKind, Option<String>)> = run
+        .reader
+        .queue_events_of_call(call)
+        .expect("queue events")
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| (e.kind, e.agent))
+        .collect();
+    let agent = Some("1001".to_string());
+    assert_eq!(
+        kinds,
+        vec![
+            (QueueEventKind::Enter, None),
+            (QueueEventKind::Offer, agent.clone()),
+            (QueueEventKind::NoAnswer, agent),
+            (QueueEventKind::Leave, None),
+        ]
+    );
+    // The offer rang 5 s, then 2 s without an agent ringing: the apology
+    // starts 7 s after the answer (a tick or two of slack).
+    let answered = c.answer_board_ms.expect("answered");
+    let leave = run.reader.queue_events_of_call(call).expect("q").unwrap_or_default().last().map(|e| e.board_ms);
+    let waited = leave.expect("leave") - answered;
+    assert!((6_960..=7_100).contains(&waited), "left the queue {waited} ms after the answer");
+    let paused = run.reader.campaign_paused("spring").expect("paused state");
+    assert_eq!(paused.map(|(p, by, _)| (p, by)), Some((false, "tester".to_string())));
 }
