@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use acd::{
-    AGENTS, ALIKE, Center, LINES, OfferSeen, Phone, answers_by_agent, common_checks, member_pos, numbers, offers_seen,
+    AGENTS, Center, LINES, OfferSeen, Phone, answers_by_agent, common_checks, member_pos, numbers, offers_seen,
     poisson_arrivals, queue_events, run_logged_in, run_queue, scenario, states,
 };
 use ctibox_daemon::records::{AgentStateKind, CallRecord, LegRole, QueueEventKind, QueueEventRecord};
@@ -197,19 +197,25 @@ fn least_talk_time_offers_the_agent_who_talked_least() {
 
 #[test]
 fn linear_always_offers_the_first_ready_member_in_list_order() {
+    // Calls of 12 s every 8 s on average: the first members are sometimes
+    // busy, and when they come back they are idle shorter than the later
+    // members who waited; linear takes them all the same.
     let n = 16;
-    let arrivals = poisson_arrivals(n, 3000, 4000.0, 44);
-    let run = run_queue("acd-linear", "linear", "", &arrivals, &numbers(n), &[ALIKE; AGENTS], |_| {});
+    let arrivals = poisson_arrivals(n, 3000, 8000.0, 44);
+    let phones = [Phone { answer: Some(1), talk_s: 12 }; AGENTS];
+    let run = run_queue("acd-linear", "linear", "", &arrivals, &numbers(n), &phones, |_| {});
     common_checks(&run, n);
     let offers = offers_seen(&run);
     assert_eq!(offers.len(), n, "{offers:#?}");
     assert_each_offer(&offers, |o| o.ready.keys().min_by_key(|a| member_pos(a)).cloned());
-    // Also when the first members were busy and later ones idle longer.
+    // The scenario exercised what sets linear apart.
     let past_busy = offers.iter().filter(|o| o.agent != "1001").count();
-    assert!(past_busy >= 4, "{past_busy} offers went past a busy 1001: {offers:#?}");
-    let counts = answers_by_agent(&queue_events(&run));
-    let most = counts.values().copied().max().unwrap_or(0);
-    assert_eq!(counts.get("1001").copied(), Some(most), "1001, first in the list, took the most calls: {counts:?}");
+    assert!(past_busy >= 3, "{past_busy} offers went past a busy 1001: {offers:#?}");
+    let not_idlest = offers
+        .iter()
+        .filter(|o| o.ready.iter().min_by_key(|(a, since)| (**since, member_pos(a))).map(|(a, _)| a) != Some(&o.agent))
+        .count();
+    assert!(not_idlest >= 3, "{not_idlest} offers went to an agent idle shorter than another: {offers:#?}");
 }
 
 #[test]
