@@ -6,204 +6,20 @@
 //! Agents' phones answer after one ring and hang up after `talk_for`
 //! (the call's end), so each scenario runs unattended.
 
+#[path = "acd_harness.rs"]
+mod acd;
 #[path = "daemon_flows_harness.rs"]
 mod harness;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use ctibox_daemon::core::{CoreRequest, CtiEventKind};
-use ctibox_daemon::records::{
-    AgentStateKind, AgentStateRecord, AssignedAgent, CallId, HistoryRequest, NewCustomer, QueueEventKind,
+use acd::{
+    AGENTS, ALIKE, LINES, Phone, answers_by_agent, common_checks, config, numbers, offers_seen, poisson_arrivals,
+    queue_events, run_logged_in, run_queue, scenario, states,
 };
-use harness::{Run, ask, run_config};
-
-/// Five agents 1001–1005 at extensions 801–805 (channels LINES+1…).
-const AGENTS: usize = 5;
-/// One CO line per caller.
-const LINES: usize = 24;
-
-/// Seeded exponential inter-arrival times (ms) with mean `mean_ms`,
-/// starting after `start_ms`.
-fn poisson_arrivals(n: usize, start_ms: u64, mean_ms: f64, seed: u64) -> Vec<u64> {
-    let mut s = seed;
-    let mut t = start_ms as f64;
-    (0..n)
-        .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            let u = ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
-            t += -mean_ms * u.ln();
-            t as u64
-        })
-        .collect()
-}
-
-/// How an agent's phone behaves.
-#[derive(Clone, Copy)]
-struct Phone {
-    /// Rings before answering; `None`: never answers.
-    answer: Option<u32>,
-    talk_s: u32,
-}
-
-const ALIKE: Phone = Phone { answer: Some(1), talk_s: 20 };
-
-/// The scenario: lines, the agents' phones, a caller per arrival time
-/// (caller `k` on line `k+1` from number `numbers[k]`), each waiting
-/// until the call ends.
-fn scenario(arrivals: &[u64], numbers: &[String], phones: &[Phone]) -> String {
-    let mut s = String::from(
-        "[board]\nfxo = 24\nfxs = 5\nlaw = \"alaw\"\ncountry = \"CN\"\nmax_time = \"40m\"\n\n[co]\nabandon_after = \"30m\"\n",
-    );
-    for l in 1..=LINES {
-        s += &format!(
-            "\n[[line]]\nport = {l}\nnumber = \"888800{l:02}\"\ndisconnect = [\"loop_drop\"]\nloop_drop = \"600ms\"\ncaller_id = \"fsk\"\n"
-        );
-    }
-    for (i, p) in phones.iter().enumerate() {
-        s += &format!("\n[[phone]]\nport = {}\nnumber = \"80{}\"\n", LINES + 1 + i, i + 1);
-        if let Some(n) = p.answer {
-            s += &format!("auto_answer = {n}\ntalk_for = \"{}s\"\n", p.talk_s);
-        }
-        s += "hang_up_on_release = \"1s\"\n";
-    }
-    for (k, at) in arrivals.iter().enumerate() {
-        s += &format!(
-            "\n[[caller]]\nname = \"c{k}\"\nfrom = \"{}\"\nline = {}\nsteps = [\n  {{ at = \"{}ms\", do = \"call\" }},\n  \
-             {{ wait_for = \"answered\", timeout = \"60s\" }},\n  {{ wait_for = \"ended\", timeout = \"30m\" }},\n]\n",
-            numbers[k],
-            k + 1,
-            at
-        );
-    }
-    s
-}
-
-/// The daemon's config: every line into queue `q` (strategy and extra
-/// queue keys given), five agents.
-fn config(dir: &Path, strategy: &str, queue_extra: &str) -> String {
-    let mut c = format!(
-        r#"
-[system]
-country = "CN"
-data_dir = "{dir}"
-
-[board]
-backend = "sim"
-
-[[trunk]]
-name = "pstn"
-channels = "1-{LINES}"
-number = "88880000"
-disconnect = ["loop_drop"]
-inbound = "queue:q"
-
-[dial_plan]
-digit_map = ["8XX"]
-
-[[dial_plan.route]]
-pattern = "8XX"
-to = "ext"
-
-[[queue]]
-name = "q"
-strategy = "{strategy}"
-members = ["1001", "1002", "1003", "1004", "1005"]
-{queue_extra}
-"#,
-        dir = dir.display()
-    );
-    for i in 1..=AGENTS {
-        c += &format!(
-            "\n[[extension]]\nnumber = \"80{i}\"\nchannel = {}\n\n[[agent]]\nid = \"100{i}\"\nname = \"Agent {i}\"\nextension = \"80{i}\"\n",
-            LINES + i
-        );
-    }
-    c
-}
-
-fn numbers(n: usize) -> Vec<String> {
-    (0..n).map(|k| format!("1390000{k:04}")).collect()
-}
-
-/// Run a queue scenario: agents log in at the start (`before` may act
-/// then too), callers arrive at `arrivals`.
-fn run_queue(
-    tag: &str,
-    strategy: &str,
-    queue_extra: &str,
-    arrivals: &[u64],
-    numbers: &[String],
-    phones: &[Phone],
-    before: impl FnOnce(&ctibox_daemon::daemon::Daemon),
-) -> Run {
-    let scen = scenario(arrivals, numbers, phones);
-    run_config(tag, &scen, &|dir| config(dir, strategy, queue_extra), |live| {
-        live.at(0, |d| {
-            for i in 1..=AGENTS {
-                ask(d, CoreRequest::AgentLogin { agent: format!("100{i}"), extension: None, queues: None });
-            }
-            before(d);
-        });
-    })
-}
-
-/// Every agent's state history, oldest first.
-fn states(run: &Run) -> BTreeMap<String, Vec<AgentStateRecord>> {
-    (1..=AGENTS)
-        .map(|i| {
-            let id = format!("100{i}");
-            let page = run
-                .reader
-                .agent_history(&id, &HistoryRequest { limit: 1000, ..HistoryRequest::default() })
-                .expect("agent history");
-            (id, page.states)
-        })
-        .collect()
-}
-
-/// (call, kind, agent, board ms) of every queue event, in order.
-fn queue_events(run: &Run) -> Vec<(CallId, QueueEventKind, Option<String>, i64)> {
-    let mut out = Vec::new();
-    for c in run.calls() {
-        for e in run.reader.queue_events_of_call(c.id).expect("queue events").unwrap_or_default() {
-            out.push((e.call, e.kind, e.agent, e.board_ms));
-        }
-    }
-    out.sort_by_key(|e| e.3);
-    out
-}
-
-/// Checks every scenario shares: each caller's call is in the journal,
-/// ended, answered by an agent; no agent was offered a call while offered
-/// or on a call.
-fn common_checks(run: &Run, callers: usize) {
-    run.assert_passed();
-    let calls = run.calls();
-    assert_eq!(calls.len(), callers, "every call is in the journal:\n{calls:#?}");
-    for c in &calls {
-        assert!(c.end_wall_ms.is_some(), "call {} ended: {c:#?}", c.id.0);
-    }
-    for (agent, st) in states(run) {
-        for w in st.windows(2) {
-            let (a, b) = (w[0].state, w[1].state);
-            assert!(
-                !(b == AgentStateKind::Offered && matches!(a, AgentStateKind::Offered | AgentStateKind::OnCall)),
-                "{agent} was offered a call while {a:?}: {st:#?}"
-            );
-        }
-    }
-}
-
-fn answers_by_agent(events: &[(CallId, QueueEventKind, Option<String>, i64)]) -> BTreeMap<String, u32> {
-    let mut m = BTreeMap::new();
-    for (_, k, a, _) in events {
-        if *k == QueueEventKind::Answer {
-            *m.entry(a.clone().unwrap_or_default()).or_insert(0) += 1;
-        }
-    }
-    m
-}
+use ctibox_daemon::core::{CoreRequest, CtiEventKind};
+use ctibox_daemon::records::{AgentStateKind, AssignedAgent, CallId, NewCustomer, QueueEventKind};
+use harness::{ask, run_config};
 
 #[test]
 fn fewest_calls_spreads_poisson_arrivals_evenly() {
@@ -227,33 +43,19 @@ fn longest_idle_always_offers_the_agent_idle_longest() {
     common_checks(&run, n);
     // Replay the agents' states: at each offer, the agent chosen must be
     // the ready one whose last `ready` began earliest.
-    let all = states(&run);
-    let mut rows: Vec<&AgentStateRecord> = all.values().flatten().collect();
-    rows.sort_by_key(|r| (r.board_ms, r.id));
-    let mut ready_since: BTreeMap<&str, i64> = BTreeMap::new();
-    let mut offers = 0;
-    for r in &rows {
-        match r.state {
-            AgentStateKind::Offered => {
-                let best = ready_since.iter().min_by_key(|(a, t)| (**t, **a)).map(|(a, _)| *a);
-                assert_eq!(
-                    best,
-                    Some(r.agent.as_str()),
-                    "offer at {} ms went to {}; ready: {ready_since:?}",
-                    r.board_ms,
-                    r.agent
-                );
-                ready_since.remove(r.agent.as_str());
-                offers += 1;
-            }
-            AgentStateKind::Ready => {
-                ready_since.insert(&r.agent, r.board_ms);
-            }
-            _ => {
-                ready_since.remove(r.agent.as_str());
-            }
-        }
+    let offers = offers_seen(&run);
+    for o in &offers {
+        let best = o.ready.iter().min_by_key(|(a, t)| (**t, *a)).map(|(a, _)| a.as_str());
+        assert_eq!(
+            best,
+            Some(o.agent.as_str()),
+            "offer at {} ms went to {}; ready: {:?}",
+            o.board_ms,
+            o.agent,
+            o.ready
+        );
     }
+    let offers = offers.len();
     assert!(offers >= n, "{offers} offers for {n} calls");
 }
 
@@ -519,13 +321,7 @@ talk_for = "10s"
         cb = nums[5],
         late = nums[6]
     );
-    let run = run_config("acd-callback", &scen, &|dir| config(dir, "linear", "callback_key = \"1\""), |live| {
-        live.at(0, |d| {
-            for i in 1..=AGENTS {
-                ask(d, CoreRequest::AgentLogin { agent: format!("100{i}"), extension: None, queues: None });
-            }
-        });
-    });
+    let run = run_logged_in("acd-callback", &scen, &|dir| config(dir, "linear", "callback_key = \"1\""), |_| {});
     common_checks(&run, 7);
     let calls = run.calls();
     let call_of = |num: &str| calls.iter().find(|c| c.caller_number == num).expect("call");
