@@ -54,7 +54,7 @@ fn parties() -> Vec<Party> {
 /// The world: LINES CO lines, the agents' phones (answer after a ring,
 /// talk 4 s), the parties, and a spare phone whose one step keeps the
 /// scenario going until `horizon`.
-fn scenario(parties: &[Party], horizon: &str, agents_answer: bool) -> String {
+fn scenario(parties: &[Party], horizon: &str, agents_talk: Option<&str>) -> String {
     let mut s =
         format!("[board]\nfxo = {LINES}\nfxs = {}\nlaw = \"alaw\"\ncountry = \"CN\"\nmax_time = \"30m\"\n", AGENTS + 1);
     for l in 1..=LINES {
@@ -64,8 +64,8 @@ fn scenario(parties: &[Party], horizon: &str, agents_answer: bool) -> String {
     }
     for i in 1..=AGENTS {
         s += &format!("\n[[phone]]\nport = {}\nnumber = \"80{i}\"\nhang_up_on_release = \"1s\"\n", LINES + i);
-        if agents_answer {
-            s += "auto_answer = 1\ntalk_for = \"4s\"\n";
+        if let Some(talk) = agents_talk {
+            s += &format!("auto_answer = 1\ntalk_for = \"{talk}\"\n");
         }
     }
     s += &format!(
@@ -179,7 +179,7 @@ fn campaign_view(d: &ctibox_daemon::daemon::Daemon) -> ctibox_daemon::core::Camp
 }
 
 fn run_campaign(tag: &str, parties: &[Party], horizon_min: u64) -> (Run, bool) {
-    let scen = scenario(parties, &format!("{horizon_min}m"), true);
+    let scen = scenario(parties, &format!("{horizon_min}m"), Some("4s"));
     let mut finished = false;
     let run = run_config(tag, &scen, &|dir| config(dir, "", ""), |live| {
         live.at(0, |d| start_campaign(d, parties));
@@ -284,7 +284,7 @@ fn a_campaign_of_50_numbers_ends_with_the_right_result_per_number_and_its_retrie
 #[test]
 fn a_paused_campaign_waits_and_an_answered_party_nobody_takes_is_abandoned() {
     let parties = [Party::Answer, Party::Answer];
-    let scen = scenario(&parties, "3m", false);
+    let scen = scenario(&parties, "3m", None);
     let mut resumed_at = 0;
     let run = run_config(
         "campaign-abandon",
@@ -348,4 +348,100 @@ fn a_paused_campaign_waits_and_an_answered_party_nobody_takes_is_abandoned() {
     assert!((6_960..=7_100).contains(&waited), "left the queue {waited} ms after the answer");
     let paused = run.reader.campaign_paused("spring").expect("paused state");
     assert_eq!(paused.map(|(p, by, _)| (p, by)), Some((false, "tester".to_string())));
+}
+
+/// Waits (board time, polling every half second) until agent 1001 has a
+/// number on screen; its number and the board time.
+fn preview_shown(live: &harness::Live<'_>, from_ms: u64) -> (String, u64) {
+    let mut t = from_ms;
+    loop {
+        let mut shown = None;
+        let at = live.at(t, |d| shown = campaign_view(d).previews.iter().find(|p| p.agent == "1001").cloned());
+        if let Some(p) = shown {
+            assert_eq!((p.state.as_str(), p.campaign.as_str()), ("offered", "spring"));
+            return (p.number, at);
+        }
+        t = at + 500;
+        assert!(t < 600_000, "no preview for agent 1001 by board time {t} ms");
+    }
+}
+
+/// Preview dialling: the agent sees each number first; a skipped number
+/// waits without an attempt; an accepted one rings the agent's phone, then
+/// is dialled (busy: retried; answered: talking); a preview left alone
+/// expires and the agent goes not ready.
+#[test]
+fn preview_dialling_shows_the_number_first_and_the_agent_skips_or_accepts() {
+    let parties = [Party::Answer, Party::Busy, Party::Answer];
+    let scen = scenario(&parties, "2m", Some("20s"));
+    let mut shown = Vec::new();
+    let run = run_config(
+        "campaign-preview",
+        &scen,
+        &|dir| config(dir, "", "mode = \"preview\"\npreview_timeout = \"20s\""),
+        |live| {
+            live.at(0, |d| {
+                import(d, &parties);
+                ask(d, CoreRequest::AgentLogin { agent: "1001".into(), extension: None, queues: None });
+            });
+            let (n, at) = preview_shown(live, 0);
+            shown.push((n, at));
+            live.at(at, |d| {
+                ask(d, CoreRequest::Preview { agent: "1001".into(), accept: false });
+                // Nothing is previewed twice.
+                let err = d.core.request(
+                    CoreRequest::Preview { agent: "1001".into(), accept: true },
+                    std::time::Duration::from_secs(5),
+                );
+                assert!(err.is_err() || campaign_view(d).previews.len() == 1, "{err:?}");
+            });
+            let (n, at) = preview_shown(live, at);
+            shown.push((n, at));
+            live.at(at, |d| {
+                ask(d, CoreRequest::Preview { agent: "1001".into(), accept: true });
+            });
+            // Busy: the agent is free again and sees the next number.
+            let (n, at) = preview_shown(live, at + 1_000);
+            shown.push((n, at));
+            live.at(at, |d| {
+                ask(d, CoreRequest::Preview { agent: "1001".into(), accept: true });
+            });
+            // The next one (the busy number's retry) is left alone.
+            let (n, at) = preview_shown(live, at + 1_000);
+            shown.push((n, at));
+        },
+    );
+    run.assert_passed();
+    let order: Vec<&str> = shown.iter().map(|(n, _)| n.as_str()).collect();
+    // The busy number comes back after its 20 s retry delay (the skipped
+    // one only after 5 minutes).
+    assert_eq!(order, vec![number(0).as_str(), &number(1), &number(2), &number(1)], "{shown:?}");
+    assert!(shown[3].1 >= shown[1].1 + 20_000, "the busy retry waits 20 s: {shown:?}");
+    let results = run.reader.campaign_results("spring").expect("results");
+    // Skipped, then expired: never an attempt.
+    assert_eq!((results[0].number.state, results[0].number.attempts), (NumberState::RetryWait, 0), "{:#?}", results[0]);
+    assert!(results[0].attempt_list.is_empty());
+    // Busy once, then its retry expired on screen: still one attempt.
+    assert_eq!((results[1].number.state, results[1].number.attempts), (NumberState::RetryWait, 1));
+    assert_eq!(results[1].attempt_list[0].result, CallResult::Busy, "{:#?}", results[1]);
+    assert_eq!((results[2].number.state, results[2].number.result), (NumberState::Done, Some(CallResult::Answered)));
+    // The answered call: the agent's phone first, then the line.
+    let call = results[2].attempt_list[0].call.expect("call");
+    let c = run.reader.call(call).expect("journal").expect("call");
+    let legs: Vec<(String, bool)> =
+        c.legs.iter().map(|l| (l.role.as_str().to_string(), l.answer_board_ms.is_some())).collect();
+    assert_eq!(legs, vec![("agent".to_string(), true), ("callee".to_string(), true)], "{c:#?}");
+    assert_eq!(c.called_number, number(2));
+    // The preview left alone expired: the agent is not ready.
+    let page = run
+        .reader
+        .agent_history("1001", &ctibox_daemon::records::HistoryRequest { limit: 100, ..Default::default() })
+        .expect("history");
+    let last = page.states.last().expect("states");
+    assert_eq!(
+        (last.state, last.reason.as_str()),
+        (ctibox_daemon::records::AgentStateKind::NotReady, "no_answer"),
+        "{:#?}",
+        page.states
+    );
 }

@@ -331,6 +331,16 @@ fn event_line(e: &CtiEvent) -> String {
         CtiEventKind::Agent { agent } => crate::acd::agent_event_text(agent),
         CtiEventKind::Queue { queue } => crate::acd::queue_event_text(queue),
         CtiEventKind::ScreenPop { pop } => crate::acd::screen_pop_text(pop),
+        CtiEventKind::Preview { preview: p } => format!(
+            "preview {} for agent {}: campaign {} number {} (id {}, attempt {}{})",
+            p.state,
+            p.agent,
+            p.campaign,
+            p.number,
+            p.number_id,
+            p.attempt,
+            p.customer.map(|c| format!(", customer {c}")).unwrap_or_default()
+        ),
     };
     format!("{:>10}  #{:<5} {what}", format_board_ms(e.at_ms), e.seq)
 }

@@ -55,7 +55,7 @@ use crate::records::customers::CustomerId;
 use crate::records::{CallId, JournalOp, Stamp, phone};
 
 mod spec;
-pub use spec::{CallingHours, CampaignSpec, DAY_MS, DayTime, Retry, RetryPolicy};
+pub use spec::{CallingHours, CampaignSpec, DAY_MS, DayTime, DialMode, Retry, RetryPolicy};
 
 /// Why a dial failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -71,6 +71,8 @@ pub enum FailReason {
     /// Something else went wrong (the line failed, the core could not
     /// start the call).
     Error,
+    /// The agent of a preview call hung up before the party answered.
+    Cancelled,
 }
 
 impl FailReason {
@@ -82,6 +84,7 @@ impl FailReason {
             FailReason::Sit => "sit",
             FailReason::NoFreeLine => "no_free_line",
             FailReason::Error => "error",
+            FailReason::Cancelled => "cancelled",
         }
     }
 }
@@ -527,6 +530,37 @@ impl Campaign {
             }
         };
         Ok(change)
+    }
+
+    /// A number [`Campaign::next_dial`] gave was not dialled after all (a
+    /// preview the agent skipped or let time out): due again `after_ms`
+    /// later, no attempt counted. The change, to journal.
+    pub fn skip(&mut self, id: CampaignNumberId, now_ms: u64, after_ms: u64) -> Result<NumberChange, CampaignError> {
+        let Some(&ix) = self.index.get(&id) else {
+            return Err(CampaignError::NoNumber { campaign: self.spec.name.clone(), id });
+        };
+        let state = self.numbers[ix].state;
+        if state != NumberState::Dialing {
+            return Err(CampaignError::NotDialing { campaign: self.spec.name.clone(), id, state });
+        }
+        self.dialing -= 1;
+        if self.numbers[ix].dnc {
+            let change = self.finish(ix, CallResult::Dnc, None);
+            self.changes.retain(|c| *c != change);
+            return Ok(change);
+        }
+        let n = &mut self.numbers[ix];
+        n.state = NumberState::RetryWait;
+        n.next_at = now_ms + after_ms;
+        self.waiting.insert((n.next_at, ix));
+        Ok(NumberChange {
+            number_id: id,
+            state: NumberState::RetryWait,
+            attempts: n.attempts,
+            outcome: None,
+            next_at_ms: Some(n.next_at),
+            result: None,
+        })
     }
 
     /// A number went on the do-not-call list: every number of the campaign

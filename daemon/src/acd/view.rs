@@ -144,6 +144,17 @@ impl Acd {
         self.agents.iter().filter(|a| a.available() && a.queues.contains(&q)).count()
     }
 
+    /// Agents of queue `name` free to take a call now, with their
+    /// extensions, in config order.
+    pub fn ready_agents_in(&self, name: &str) -> Vec<(String, String)> {
+        let Some(q) = self.queues.iter().position(|q| q.spec.name == name) else { return Vec::new() };
+        self.agents
+            .iter()
+            .filter(|a| a.available() && a.queues.contains(&q))
+            .filter_map(|a| Some((a.spec.id.clone(), a.extension.clone()?)))
+            .collect()
+    }
+
     /// Callers waiting, by queue name (for tests and stats).
     pub fn waiting_counts(&self) -> BTreeMap<String, usize> {
         self.queues.iter().map(|q| (q.spec.name.clone(), q.waiting.len())).collect()

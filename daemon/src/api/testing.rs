@@ -379,6 +379,7 @@ impl Model {
             CoreRequest::Campaigns
             | CoreRequest::CampaignPause { .. }
             | CoreRequest::CampaignNumbersAdded { .. }
+            | CoreRequest::Preview { .. }
             | CoreRequest::DoNotCall { .. } => self.campaign_request(request),
             // Supervising needs the agent on a call; the fake has no audio
             // to wire, so it only checks and answers.
@@ -418,6 +419,7 @@ impl Model {
                         free_lines: usize::from(self.channel_free(ChannelId(1))),
                         paused_by: by.clone(),
                         paused_at_wall_ms: by.as_ref().map(|_| 0),
+                        previews: Vec::new(),
                     })
                     .collect();
                 Ok(CoreReply::Campaigns { campaigns })
@@ -435,6 +437,9 @@ impl Model {
             CoreRequest::CampaignNumbersAdded { campaign } => {
                 self.campaigns.get_mut(&campaign).ok_or_else(|| unknown(&campaign))?.2 += 1;
                 Ok(CoreReply::Ok { call: None })
+            }
+            CoreRequest::Preview { agent, .. } => {
+                Err(CoreError::Campaign(format!("agent {agent} has no number to preview")))
             }
             CoreRequest::DoNotCall { number, .. } => {
                 crate::records::phone::PhoneNumber::parse(&number)

@@ -4,8 +4,8 @@
 //! Checked like the rest of the file: every problem is reported at its
 //! line, all at once, naming the key. What is checked here: names (unique,
 //! lower-case letters, digits, `_`, `-`), the queue and trunk (which must
-//! exist), the caller ID, `max_lines` (≥ 1; a warning above the trunk's
-//! line count), `ratio` (1 to 5), `ring_timeout`, `agent_wait`, calling `hours` and
+//! exist), the caller ID, `mode`, `max_lines` (≥ 1; a warning above the trunk's
+//! line count), `ratio` (1 to 5), `ring_timeout`, `agent_wait`, `preview_timeout`, calling `hours` and
 //! `days` (the same forms as IVR schedules) and each `retry.RESULT`'s
 //! `after` and `max`.
 //!
@@ -19,7 +19,7 @@ use toml::Spanned;
 
 use super::raw::{RawCampaign, RawConfig, RawRetry};
 use super::{Checker, ConfigError, QueueConfig, Source, Trunk};
-use crate::acd::campaign::{CallResult, CallingHours, CampaignSpec, RetryPolicy};
+use crate::acd::campaign::{CallResult, CallingHours, CampaignSpec, DialMode, RetryPolicy};
 use crate::ivr::parse::{parse_days, parse_hours};
 
 /// A `[[campaign]]`: what the campaign engine runs by.
@@ -163,6 +163,21 @@ fn check_campaign(
             super::acd::duration_in(ck, Some(v), &key, 5_000..=300_000).unwrap_or(spec.ring_timeout_ms);
     }
 
+    if let Some(v) = &c.mode {
+        match v.get_ref().trim() {
+            "progressive" => spec.mode = DialMode::Progressive,
+            "preview" => spec.mode = DialMode::Preview,
+            other => ck.err(v.span(), format!("campaign `{name}`: mode must be progressive or preview, not `{other}`")),
+        }
+    }
+    if let Some(v) = &c.preview_timeout {
+        let key = format!("campaign `{name}`: preview_timeout");
+        spec.preview_timeout_ms =
+            super::acd::duration_in(ck, Some(v), &key, 5_000..=3_600_000).unwrap_or(spec.preview_timeout_ms);
+        if spec.mode != DialMode::Preview {
+            ck.warn(v.span(), format!("campaign `{name}`: preview_timeout has no effect without mode = \"preview\""));
+        }
+    }
     if let Some(v) = &c.agent_wait {
         let key = format!("campaign `{name}`: agent_wait");
         spec.agent_wait_ms = super::acd::duration_in(ck, Some(v), &key, 1_000..=60_000).unwrap_or(spec.agent_wait_ms);
@@ -311,6 +326,8 @@ max_lines = 2
 ratio = 1.5
 ring_timeout = "25s"
 agent_wait = "4s"
+mode = "preview"
+preview_timeout = "45s"
 hours = "09:00-18:00"
 days = "mon-fri"
 retry.busy = { after = "4m", max = 5 }
@@ -329,6 +346,8 @@ retry.abandoned = { after = "15m", max = 4 }
                 name: "spring-offer".into(),
                 queue: "sales".into(),
                 trunk: "pstn".into(),
+                mode: DialMode::Preview,
+                preview_timeout_ms: 45_000,
                 caller_id: Some("+8688880000".into()),
                 max_lines: 2,
                 ratio: 1.5,
@@ -384,6 +403,7 @@ retry.abandoned = { after = "15m", max = 4 }
             ("ring_timeout = \"2s\"", "ring_timeout", "ring_timeout must be 5s to 5m, not `2s`"),
             ("ring_timeout = \"soon\"", "ring_timeout", "ring_timeout: `soon` is not a duration"),
             ("agent_wait = \"90s\"", "agent_wait", "agent_wait must be 1s to 1m, not `90s`"),
+            ("mode = \"predictive\"", "mode", "mode must be progressive or preview, not `predictive`"),
             ("hours = \"9-18\"", "hours", "hours: `9` is not a time of day"),
             ("days = \"mon-fry\"", "days", "days: `fry` is not a weekday"),
             ("retry.busy = { after = \"0s\", max = 3 }", "retry.busy", "retry.busy.after must be 1s to 168h, not `0s`"),

@@ -213,6 +213,8 @@ pub struct RawCampaign {
     pub ratio: Option<Spanned<toml::Value>>,
     pub ring_timeout: Option<Spanned<String>>,
     pub agent_wait: Option<Spanned<String>>,
+    pub mode: Option<Spanned<String>>,
+    pub preview_timeout: Option<Spanned<String>>,
     pub hours: Option<Spanned<String>>,
     pub days: Option<Spanned<String>>,
     pub retry: Option<RawRetries>,

@@ -654,8 +654,8 @@ impl Core {
     pub(crate) fn acd_seat_changed(&mut self, ch: ChannelId) {
         let Some(c) = self.chan(ch) else { return };
         if let ChanRole::Extension(ext) = &c.role {
-            let busy = !c.is_free();
             let ext = ext.clone();
+            let busy = !c.is_free() || self.previewing_at(&ext);
             self.acd.set_busy(&ext, busy);
         }
     }

@@ -184,6 +184,26 @@ pub enum CtiEventKind {
     /// A queue call is offered to an agent (sent as the phone starts
     /// ringing).
     ScreenPop { pop: Box<ScreenPop> },
+    /// Preview dialling: a number is shown to an agent (`offered`), or the
+    /// preview ended (`accepted`, `skipped`, `expired`).
+    Preview { preview: PreviewView },
+}
+
+/// A campaign's number shown to an agent before it is dialled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreviewView {
+    pub agent: String,
+    pub campaign: String,
+    /// `offered`, `accepted`, `skipped` or `expired`.
+    pub state: String,
+    pub number_id: crate::records::CampaignNumberId,
+    pub number: String,
+    /// The customer the number belongs to (`GET /customers/{id}`).
+    pub customer: Option<crate::records::customers::CustomerId>,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// How long the agent has to accept or skip.
+    pub timeout_ms: u64,
 }
 
 /// Blind or consultative transfer.
@@ -306,6 +326,12 @@ pub enum CoreRequest {
     CampaignNumbersAdded {
         campaign: String,
     },
+    /// Preview dialling: the agent accepts the number shown (its phone
+    /// rings, then the number is dialled) or skips it.
+    Preview {
+        agent: String,
+        accept: bool,
+    },
     /// Put a number on the do-not-call list: no campaign dials it again.
     DoNotCall {
         number: String,
@@ -369,6 +395,8 @@ pub struct CampaignView {
     /// Who paused or resumed it last, and when (wall ms).
     pub paused_by: Option<String>,
     pub paused_at_wall_ms: Option<i64>,
+    /// Preview dialling: the numbers agents have on screen.
+    pub previews: Vec<PreviewView>,
 }
 
 /// Why the core refused a request.

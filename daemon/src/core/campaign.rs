@@ -24,10 +24,14 @@ use ctibox_driver::media::player::PlayBuffer;
 use ctibox_driver::signaling::analog::{DigitString, LineCommand, ProgressResult};
 
 use super::Core;
-use super::api::{CallId, CampaignView, ChannelStatus, CoreError, CoreReply, CoreRequest, LegId, LegStatus};
+use super::api::{
+    CallId, CampaignView, ChannelStatus, CoreError, CoreReply, CoreRequest, CtiEventKind, LegId, LegStatus, PreviewView,
+};
 use super::ivr_io::IoJob;
 use super::model::{Media, RingPurpose, Ringing};
-use crate::acd::campaign::{AttemptCall, Campaign, DayTime, Dial, FailReason, NumberEntry, Outcome};
+use crate::acd::campaign::{
+    AttemptCall, Campaign, CampaignSpec, DayTime, Dial, DialMode, FailReason, NumberEntry, Outcome,
+};
 use crate::config::Target;
 use crate::ivr::flow::Lang;
 use crate::ivr::interp::Spoken;
@@ -39,6 +43,22 @@ use ctibox_driver::dsp::tones::Country;
 /// The priority an answered campaign party gets in its queue (the top:
 /// someone we called must not wait behind inbound callers).
 const ANSWERED_PRIORITY: &str = "9";
+
+/// A number a preview agent skipped (or let time out) is shown again
+/// after this long.
+const PREVIEW_AGAIN_MS: u64 = 5 * 60_000;
+
+/// Room for the agent's phone to ring on an accepted preview.
+const PREVIEW_RING_MS: u64 = 30_000;
+
+/// A number shown to an agent (preview dialling).
+#[derive(Debug, Clone)]
+pub(crate) struct Preview {
+    pub campaign: String,
+    pub extension: String,
+    pub dial: Dial,
+    pub since: BoardTime,
+}
 
 /// A campaign the core runs.
 #[derive(Debug)]
@@ -65,10 +85,16 @@ pub(crate) struct Out {
     pub phase: Phase,
     /// The dial's result, known before the call is gone.
     pub outcome: Option<Outcome>,
+    /// Preview dialling: the agent who accepted the number (on the call
+    /// from the start).
+    pub agent: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
+    /// Preview: the agent's phone rings; the number is dialled once it
+    /// answers.
+    AgentRinging,
     /// Dialling or ringing.
     Dialing,
     /// Answered, in the queue; `since`: when it last had no agent's phone
@@ -228,6 +254,7 @@ impl Core {
             return;
         }
         self.campaign_agent_waits();
+        self.preview_timeouts();
         let names: Vec<String> = self
             .campaigns
             .iter()
@@ -240,6 +267,10 @@ impl Core {
         let mut local: Option<DayTime> = None;
         for name in names {
             let Some(spec) = self.campaigns.get(&name).map(|r| r.engine.spec().clone()) else { continue };
+            if spec.mode == DialMode::Preview {
+                self.preview_tick(&name, &spec, &mut local);
+                continue;
+            }
             for _ in 0..spec.max_lines {
                 let free = self.free_lines(&spec.trunk);
                 let ready = self.acd.ready_in(&spec.queue);
@@ -307,7 +338,10 @@ impl Core {
         self.lookup_caller(call, &dial.number);
         self.campaign_calls.insert(call, name.to_string());
         if let Some(run) = self.campaigns.get_mut(name) {
-            run.calls.insert(call, Out { number: dial.number_id, started, phase: Phase::Dialing, outcome: None });
+            run.calls.insert(
+                call,
+                Out { number: dial.number_id, started, phase: Phase::Dialing, outcome: None, agent: None },
+            );
         }
         tracing::debug!(campaign = name, number = dial.number, attempt = dial.attempt, call = call.0, "campaign dial");
     }
@@ -348,6 +382,7 @@ impl Core {
         if out.phase != Phase::Dialing {
             return true;
         }
+        let out = out.clone();
         let name = name.to_string();
         let ring_ms = self.campaigns.get(&name).map_or(30_000, |r| r.engine.spec().ring_timeout_ms);
         let ended = |outcome: Outcome| -> (Outcome, HangupCause) {
@@ -371,6 +406,16 @@ impl Core {
                     }
                 }
                 self.dirty_calls.insert(call);
+                return true;
+            }
+            ProgressResult::Answered { .. } if out.agent.is_some() => {
+                // Preview: the agent is on the line already.
+                self.leg_up(call, leg);
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.ringing = None;
+                }
+                self.campaign_agent_answered(call);
+                self.reconnect(call);
                 return true;
             }
             ProgressResult::Answered { .. } => {
@@ -573,6 +618,18 @@ impl Core {
                 self.campaign_drop_retired(&name);
                 return;
             }
+            Phase::AgentRinging => {
+                // The agent did not take the call: not an attempt.
+                match run.engine.skip(out.number, now_ms, PREVIEW_AGAIN_MS) {
+                    Ok(change) => {
+                        self.journal(change.journal_op(None, at));
+                    }
+                    Err(e) => tracing::error!(campaign = name, "campaign skip: {e}"),
+                }
+                self.campaign_drop_retired(&name);
+                return;
+            }
+            Phase::Dialing if out.agent.is_some() => out.outcome.unwrap_or(Outcome::Failed(FailReason::Cancelled)),
             Phase::Dialing => out.outcome.unwrap_or(Outcome::Failed(FailReason::Error)),
             Phase::Waiting { .. } | Phase::Sorry { .. } => Outcome::Abandoned,
         };
@@ -611,6 +668,12 @@ impl Core {
                     free_lines: self.free_lines(&spec.trunk),
                     paused_by: run.paused_by.as_ref().map(|(by, _)| by.clone()),
                     paused_at_wall_ms: run.paused_by.as_ref().map(|(_, at)| *at),
+                    previews: self
+                        .previews
+                        .iter()
+                        .filter(|(_, p)| p.campaign == spec.name)
+                        .map(|(agent, p)| self.preview_view(agent, &p.campaign, &p.dial, "offered"))
+                        .collect(),
                 })
             })
             .collect()
@@ -644,6 +707,7 @@ impl Core {
                 self.campaign_read(&campaign);
                 Ok(CoreReply::Ok { call: None })
             }
+            CoreRequest::Preview { agent, accept } => self.preview_answer(&agent, accept),
             CoreRequest::DoNotCall { number, reason } => {
                 let parsed =
                     PhoneNumber::parse(&number).map_err(|e| CoreError::Campaign(format!("number `{number}`: {e}")))?;
@@ -665,6 +729,206 @@ impl Core {
             }
             _ => Err(CoreError::InvalidState("not a campaign request".into())),
         }
+    }
+}
+
+/// Preview dialling.
+impl Core {
+    /// Show a number to each ready agent of a preview campaign's queue who
+    /// has none (a line must be free for each).
+    fn preview_tick(&mut self, name: &str, spec: &CampaignSpec, local: &mut Option<DayTime>) {
+        let ready = self.acd.ready_agents_in(&spec.queue);
+        for (agent, extension) in ready {
+            if self.previews.contains_key(&agent) {
+                continue;
+            }
+            let free = self.free_lines(&spec.trunk);
+            // Lines promised to previews shown and not yet dialled.
+            let shown = self.previews.values().filter(|p| p.campaign == name).count();
+            if free <= shown {
+                break;
+            }
+            let day_time = *local.get_or_insert_with(|| DayTime::from_datetime(&chrono::Local::now().naive_local()));
+            let now_ms = self.now.as_ms();
+            let Some(run) = self.campaigns.get_mut(name) else { return };
+            // One number per agent, at most max_lines shown or dialling.
+            let Some(dial) = run.engine.next_dial(now_ms, day_time, free - shown, 1_000_000, 0) else { break };
+            self.acd.set_busy(&extension, true);
+            let view = self.preview_view(&agent, name, &dial, "offered");
+            tracing::info!(campaign = name, agent, number = dial.number, "preview offered");
+            self.previews.insert(agent, Preview { campaign: name.to_string(), extension, dial, since: self.now });
+            self.emit(CtiEventKind::Preview { preview: view });
+            self.dirty_queues = true;
+        }
+    }
+
+    fn preview_view(&self, agent: &str, campaign: &str, dial: &Dial, state: &str) -> PreviewView {
+        PreviewView {
+            agent: agent.to_string(),
+            campaign: campaign.to_string(),
+            state: state.to_string(),
+            number_id: dial.number_id,
+            number: dial.number.clone(),
+            customer: dial.customer,
+            attempt: dial.attempt,
+            timeout_ms: self.campaigns.get(campaign).map_or(0, |r| r.engine.spec().preview_timeout_ms),
+        }
+    }
+
+    /// Whether an agent at `extension` has a number on screen (the ACD
+    /// offers such an agent nothing).
+    pub(crate) fn previewing_at(&self, extension: &str) -> bool {
+        self.previews.values().any(|p| p.extension == extension)
+    }
+
+    /// A preview ends unanswered: the number comes back later; the agent
+    /// is free again.
+    fn preview_drop(&mut self, agent: &str, state: &str) -> Option<Preview> {
+        let p = self.previews.remove(agent)?;
+        let now_ms = self.now.as_ms();
+        let at = self.stamp();
+        if let Some(run) = self.campaigns.get_mut(&p.campaign) {
+            match run.engine.skip(p.dial.number_id, now_ms, PREVIEW_AGAIN_MS) {
+                Ok(change) => {
+                    self.journal(change.journal_op(None, at));
+                }
+                Err(e) => tracing::error!(campaign = p.campaign, "preview skip: {e}"),
+            }
+        }
+        let view = self.preview_view(agent, &p.campaign, &p.dial, state);
+        self.emit(CtiEventKind::Preview { preview: view });
+        self.acd_sync_seat(&p.extension);
+        self.dirty_queues = true;
+        tracing::info!(campaign = p.campaign, agent, number = p.dial.number, state, "preview ended");
+        Some(p)
+    }
+
+    /// Previews nobody answered in time: taken back, and the agent goes
+    /// not ready (nobody is at the screen).
+    fn preview_timeouts(&mut self) {
+        let now = self.now;
+        let late: Vec<String> = self
+            .previews
+            .iter()
+            .filter(|(_, p)| {
+                let limit = self.campaigns.get(&p.campaign).map_or(60_000, |r| r.engine.spec().preview_timeout_ms);
+                now >= p.since + Duration::from_ms(limit)
+            })
+            .map(|(a, _)| a.clone())
+            .collect();
+        for agent in late {
+            self.preview_drop(&agent, "expired");
+            if let Err(e) = self.acd.not_ready(&agent, "no_answer", now.as_ms()) {
+                tracing::debug!(agent, "preview timeout: {e}");
+            }
+            self.acd_events();
+        }
+    }
+
+    /// The agent accepts (its phone rings; the number is dialled when it
+    /// answers) or skips the number shown.
+    fn preview_answer(&mut self, agent: &str, accept: bool) -> super::CoreResult {
+        if !self.previews.contains_key(agent) {
+            return Err(CoreError::Campaign(format!("agent {agent} has no number to preview")));
+        }
+        if !accept {
+            self.preview_drop(agent, "skipped");
+            return Ok(CoreReply::Ok { call: None });
+        }
+        let Some(p) = self.previews.remove(agent) else { return Ok(CoreReply::Ok { call: None }) };
+        let name = self.acd.agent_spec(agent).map(|a| a.name.clone()).unwrap_or_default();
+        let call = self.new_call(Direction::Outbound, (p.extension.clone(), name), p.dial.number.clone());
+        let started = self.stamp();
+        self.journal(JournalOp::CampaignDial { number: p.dial.number_id, call, at: started });
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.vars.insert("campaign".into(), p.campaign.clone());
+            c.vars.insert("campaign_number".into(), p.dial.number_id.0.to_string());
+            c.vars.insert("campaign_attempt".into(), p.dial.attempt.to_string());
+            c.vars.insert("agent".into(), agent.to_string());
+        }
+        self.campaign_calls.insert(call, p.campaign.clone());
+        if let Some(run) = self.campaigns.get_mut(&p.campaign) {
+            run.calls.insert(
+                call,
+                Out {
+                    number: p.dial.number_id,
+                    started,
+                    phase: Phase::AgentRinging,
+                    outcome: None,
+                    agent: Some(agent.to_string()),
+                },
+            );
+        }
+        let view = self.preview_view(agent, &p.campaign, &p.dial, "accepted");
+        self.emit(CtiEventKind::Preview { preview: view });
+        match self.ring_extension(call, &p.extension, LegRole::Agent) {
+            Ok(_) => {
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.ringing = Some(Ringing {
+                        purpose: RingPurpose::Connect,
+                        deadline: self.now + Duration::from_ms(PREVIEW_RING_MS),
+                        next_members: Vec::new(),
+                        each_ms: 0,
+                        no_answer: Target::Hangup,
+                    });
+                }
+                Ok(CoreReply::Ok { call: Some(call) })
+            }
+            Err(e) => {
+                self.end_call(call, HangupCause::Failed, &format!("the agent's phone: {e}"));
+                Err(e)
+            }
+        }
+    }
+
+    /// The agent's phone answered a preview call: dial the number. True
+    /// when the leg was one.
+    pub(crate) fn preview_agent_up(&mut self, call: CallId) -> bool {
+        let Some((name, out)) = self.campaign_of(call) else { return false };
+        if out.phase != Phase::AgentRinging {
+            return false;
+        }
+        let name = name.to_string();
+        let number = self.calls.get(&call).map(|c| c.called_number.clone()).unwrap_or_default();
+        let Some(spec) = self.campaigns.get(&name).map(|r| r.engine.spec().clone()) else { return false };
+        if let Some(o) = self.campaign_out_mut(call) {
+            o.phase = Phase::Dialing;
+        }
+        let digits = dial_string(&number, self.config.country);
+        let ch = match (DigitString::new(&digits), self.hunt(&spec.trunk)) {
+            (Ok(d), Some(ch)) => (d, ch),
+            (Err(e), _) => {
+                tracing::warn!(campaign = name, number, "cannot dial: {e}");
+                if let Some(o) = self.campaign_out_mut(call) {
+                    o.outcome = Some(Outcome::Failed(FailReason::Error));
+                }
+                self.end_call(call, HangupCause::Failed, &format!("number `{number}`: {e}"));
+                return true;
+            }
+            (_, None) => {
+                if let Some(o) = self.campaign_out_mut(call) {
+                    o.outcome = Some(Outcome::Failed(FailReason::NoFreeLine));
+                }
+                self.end_call(call, HangupCause::Congestion, &format!("no free line in trunk `{}`", spec.trunk));
+                return true;
+            }
+        };
+        let (digit_string, ch) = ch;
+        self.add_leg(call, ch, LegRole::Callee, number, LegStatus::Ringing, true);
+        self.line(ch, LineCommand::Dial { number: digit_string });
+        self.set_status(ch, ChannelStatus::Calling);
+        let deadline = self.now + Duration::from_ms(dialling_allowance_ms(digits.len()) + spec.ring_timeout_ms);
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.ringing = Some(Ringing {
+                purpose: RingPurpose::Connect,
+                deadline,
+                next_members: Vec::new(),
+                each_ms: 0,
+                no_answer: Target::Hangup,
+            });
+        }
+        self.reconnect(call);
+        true
     }
 }
 

@@ -600,7 +600,7 @@ impl Core {
             return;
         }
         self.leg_up(call, leg);
-        if self.monitor_answered(call, leg) {
+        if self.monitor_answered(call, leg) || self.preview_agent_up(call) {
             return;
         }
         self.acd_answered(call, leg);

@@ -121,6 +121,8 @@ pub struct Core {
     /// Numbers put on the do-not-call list while a campaign's numbers were
     /// being read (applied again when the read comes in).
     dnc_during_read: Vec<String>,
+    /// Preview dialling: numbers shown to agents, by agent.
+    previews: BTreeMap<String, campaign::Preview>,
 }
 
 /// What a core needs besides the engine and the records.
@@ -205,6 +207,7 @@ impl Core {
             campaigns: BTreeMap::new(),
             campaign_calls: BTreeMap::new(),
             dnc_during_read: Vec::new(),
+            previews: BTreeMap::new(),
             records_db,
         }
     }

@@ -40,6 +40,7 @@ impl Core {
             CoreRequest::Campaigns
             | CoreRequest::CampaignPause { .. }
             | CoreRequest::CampaignNumbersAdded { .. }
+            | CoreRequest::Preview { .. }
             | CoreRequest::DoNotCall { .. } => self.campaign_request(req),
         }
     }

@@ -26,7 +26,7 @@ pub const NOTES_MAX_CHARS: usize = 10_000;
 pub const PHONES_MAX: usize = 20;
 
 /// Identifies a customer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct CustomerId(pub i64);
 

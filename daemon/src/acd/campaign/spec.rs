@@ -156,6 +156,26 @@ impl CallingHours {
     }
 }
 
+/// How a campaign's numbers are dialled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialMode {
+    /// Dialled as agents become ready; an answered party goes to the next
+    /// ready agent.
+    Progressive,
+    /// A ready agent sees the number and its customer first and accepts
+    /// (the agent's phone rings, then the number is dialled) or skips it.
+    Preview,
+}
+
+impl DialMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            DialMode::Progressive => "progressive",
+            DialMode::Preview => "preview",
+        }
+    }
+}
+
 /// A campaign as configured (`[[campaign]]`, checked by
 /// `config/campaign.rs`).
 #[derive(Debug, Clone, PartialEq)]
@@ -166,6 +186,10 @@ pub struct CampaignSpec {
     pub queue: String,
     /// The trunk group the calls go out on.
     pub trunk: String,
+    pub mode: DialMode,
+    /// Preview: an agent who neither accepts nor skips a number within
+    /// this long has it taken back (skipped).
+    pub preview_timeout_ms: u64,
     /// The number presented to called parties, where the line allows it.
     pub caller_id: Option<String>,
     /// At most this many calls dialled at once (not yet answered).
@@ -185,13 +209,15 @@ pub struct CampaignSpec {
 
 impl CampaignSpec {
     /// A campaign with the usual settings (tests and the config start
-    /// here): one line, ratio 1, 30 s ring timeout, 2 s agent wait, any
-    /// time, default retries.
+    /// here): progressive, one line, ratio 1, 30 s ring timeout, 2 s agent
+    /// wait, 60 s preview timeout, any time, default retries.
     pub fn new(name: &str, queue: &str, trunk: &str) -> CampaignSpec {
         CampaignSpec {
             name: name.to_string(),
             queue: queue.to_string(),
             trunk: trunk.to_string(),
+            mode: DialMode::Progressive,
+            preview_timeout_ms: 60_000,
             caller_id: None,
             max_lines: 1,
             ratio: 1.0,

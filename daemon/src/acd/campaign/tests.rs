@@ -713,3 +713,46 @@ fn fifty_numbers_against_scripted_parties_end_as_worked_out() {
         assert!(want.get(r) > 0, "no number ended {r}: {want:?}");
     }
 }
+
+#[test]
+fn a_skipped_number_comes_back_later_without_an_attempt() {
+    let mut c = campaign(2);
+    let d = dial(&mut c, 1_000).expect("number 1");
+    assert_eq!(d.number_id, id(1));
+    let ch = c.skip(id(1), 1_000, 5 * MIN).unwrap();
+    assert_eq!(
+        ch,
+        NumberChange {
+            number_id: id(1),
+            state: NumberState::RetryWait,
+            attempts: 0,
+            outcome: None,
+            next_at_ms: Some(1_000 + 5 * MIN),
+            result: None,
+        }
+    );
+    // The line is free again: the next number goes first, then number 1
+    // when its time comes, still as its first attempt.
+    assert_eq!(dial(&mut c, 2_000).map(|d| d.number_id), Some(id(2)));
+    c.result(id(2), Outcome::Answered, 2_000).unwrap();
+    assert_eq!(dial(&mut c, 1_000 + 5 * MIN - 1), None);
+    let again = dial(&mut c, 1_000 + 5 * MIN).expect("number 1 again");
+    assert_eq!((again.number_id, again.attempt), (id(1), 1));
+    // Only a number being dialled can be skipped.
+    assert_eq!(
+        c.skip(id(2), 0, MIN),
+        Err(CampaignError::NotDialing { campaign: "spring".into(), id: id(2), state: NumberState::Done })
+    );
+    assert!(matches!(c.skip(id(9), 0, MIN), Err(CampaignError::NoNumber { .. })));
+}
+
+#[test]
+fn a_number_skipped_after_it_went_on_the_do_not_call_list_is_done_dnc() {
+    let mut c = campaign(1);
+    dial(&mut c, 0).expect("number 1");
+    assert_eq!(c.do_not_call("13800138001"), 1);
+    let ch = c.skip(id(1), 0, MIN).unwrap();
+    assert_eq!((ch.state, ch.result, ch.outcome), (NumberState::Done, Some(CallResult::Dnc), None));
+    assert!(c.take_changes().is_empty(), "the change is the skip's own, not queued twice");
+    assert!(c.is_finished());
+}
