@@ -213,6 +213,7 @@ user = "carol"
 # list are never dialled.
 [[campaign]]
 name = "spring-offer"           # lower-case letters, digits, _ or -
+mode = "progressive"            # or "preview": agents see each number first
 queue = "sales"                 # its ready agents take answered calls
 trunk = "pstn"                  # the calls go out on these lines
 # caller_id = "88880000"        # presented where the line allows it
