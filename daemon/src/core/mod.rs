@@ -19,6 +19,7 @@
 
 mod acd;
 pub mod api;
+pub mod call_data;
 mod features;
 mod flows;
 pub mod handle;
@@ -29,6 +30,7 @@ mod model;
 pub mod moh;
 mod requests;
 mod supervise;
+pub mod transfer;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
