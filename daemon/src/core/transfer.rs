@@ -129,6 +129,12 @@ impl Core {
         by: Option<LegId>,
         queue: &str,
     ) -> Result<CoreReply, CoreError> {
+        if let Some(q) = self.queued.get(&call) {
+            return Err(CoreError::InvalidState(format!(
+                "call {call} is still waiting in queue `{}`: only a call someone took can be transferred to a queue",
+                q.queue
+            )));
+        }
         let by_agent = self.agent_on_leg(call, by);
         let others: Vec<LegId> = self
             .calls
