@@ -172,9 +172,11 @@ pub struct ScreenPop {
     /// by agents).
     pub vars: std::collections::BTreeMap<String, String>,
     /// The notes attached to the call so far, oldest first.
+    #[serde(default)]
     pub notes: Vec<CallNote>,
     /// The agent who transferred the call here (to the queue, or straight
     /// to this agent); `None` when it was not transferred by an agent.
+    #[serde(default)]
     pub transferred_by: Option<String>,
 }
 
