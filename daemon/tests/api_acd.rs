@@ -54,6 +54,8 @@ const SCREEN_POP_KEYS: &[&str] = &[
     "last_calls",
     "ivr_path",
     "vars",
+    "notes",
+    "transferred_by",
 ];
 
 /// `GET path` must answer 200: its body.
@@ -313,6 +315,7 @@ fn a_supervisor_raises_a_callers_priority_and_gives_it_to_an_agent() {
     assert!(pop["wait_ms"].is_u64() && pop["customer"].is_null(), "{pop}");
     assert_eq!((&pop["last_calls"], &pop["ivr_path"]), (&json!([]), &json!([])), "{pop}");
     assert_eq!(pop["vars"]["queue"], "sales", "{pop}");
+    assert_eq!((&pop["notes"], &pop["transferred_by"]), (&json!([]), &Value::Null), "not transferred: {pop}");
     let view = ok_get(&api, &format!("/calls/{call}"), &sup);
     let legs: Vec<(&str, &str)> = view["legs"]
         .as_array()

@@ -322,8 +322,14 @@ pub(crate) fn screen_pop_text(p: &ScreenPop) -> String {
         None => String::new(),
     };
     let callback = if p.callback { ", callback" } else { "" };
+    let by = p.transferred_by.as_ref().map(|a| format!(", transferred by agent {a}")).unwrap_or_default();
+    let notes = match p.notes.len() {
+        0 => String::new(),
+        1 => ", 1 note".to_string(),
+        n => format!(", {n} notes"),
+    };
     format!(
-        "screen pop for agent {}: call {} from {number}{name} in {}, waited {}{customer}{callback}",
+        "screen pop for agent {}: call {} from {number}{name} in {}, waited {}{customer}{callback}{by}{notes}",
         p.agent,
         p.call,
         p.queue_title,
@@ -662,6 +668,19 @@ mod tests {
         assert_eq!(
             screen_pop_text(pop),
             "screen pop for agent 1002: call 8 from 13800138000 in Sales, waited 15s, customer \"Li Wei\", callback"
+        );
+        let pop = event(
+            r#"{"seq": 19, "at_ms": 9040, "type": "screen_pop", "pop": {"agent": "1003", "call": 8,
+                "queue": "sales", "queue_title": "Sales", "caller_number": "13800138000", "caller_name": "",
+                "wait_ms": 0, "callback": false, "customer": null, "last_calls": [], "ivr_path": [], "vars": {},
+                "notes": [{"author": "agent", "text": "a", "at_ms": 8000}, {"author": "super", "text": "b", "at_ms": 8500}],
+                "transferred_by": "1002"}}"#,
+        );
+        let ctibox_daemon::core::CtiEventKind::ScreenPop { pop } = &pop.kind else { panic!("{pop:?}") };
+        assert_eq!(
+            screen_pop_text(pop),
+            "screen pop for agent 1003: call 8 from 13800138000 in Sales, waited 0s, new customer, \
+             transferred by agent 1002, 2 notes"
         );
     }
 

@@ -350,6 +350,7 @@ mod tests {
             ended_ms: None,
             cause: None,
             vars: Default::default(),
+            notes: Vec::new(),
         };
         let text = calls_table(&[call]);
         let lines: Vec<&str> = text.lines().collect();

@@ -12,6 +12,7 @@ use super::ApiState;
 use super::auth::{Caller, Session, Staff, extensions_of};
 use super::body::{JsonBody, OptionalJson};
 use super::error::ApiError;
+use crate::core::call_data::{DataError, check_data_key, check_data_value, check_note};
 use crate::core::{CallView, ChannelView, CoreReply, CoreRequest, Snapshot, TransferMode};
 use crate::records::{CallId, CallRecord, LegId, Role};
 
@@ -255,4 +256,52 @@ pub(crate) async fn conference(
     }
     check_agent_call(&state, &session, call).await?;
     Ok(done(ask(&state, CoreRequest::Conference { call, to }).await?))
+}
+
+/// A note or data item the core would refuse: 400 naming the field.
+fn bad_data(e: DataError) -> ApiError {
+    ApiError::bad_field(e.field(), format!("{}: {e}", e.field()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NoteBody {
+    text: String,
+}
+
+/// Attach a note to a call in progress; the author is the session's user.
+pub(crate) async fn add_note(
+    State(state): State<ApiState>,
+    Caller(session): Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<NoteBody>,
+) -> Result<Json<CallDone>, ApiError> {
+    let call = call_id(&id)?;
+    let text = check_note(&body.text).map_err(bad_data)?.to_string();
+    check_agent_call(&state, &session, call).await?;
+    tracing::info!(by = %session.username, %call, chars = text.chars().count(), "api: note");
+    Ok(done(ask(&state, CoreRequest::AddNote { call, author: session.username.clone(), text }).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DataBody {
+    key: String,
+    value: String,
+}
+
+/// Set a variable of a call in progress (attached data).
+pub(crate) async fn set_data(
+    State(state): State<ApiState>,
+    Caller(session): Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<DataBody>,
+) -> Result<Json<CallDone>, ApiError> {
+    let call = call_id(&id)?;
+    check_data_key(&body.key).map_err(bad_data)?;
+    check_data_value(&body.value).map_err(bad_data)?;
+    check_agent_call(&state, &session, call).await?;
+    tracing::info!(by = %session.username, %call, key = %body.key, "api: call data");
+    let request = CoreRequest::SetCallData { call, author: session.username.clone(), key: body.key, value: body.value };
+    Ok(done(ask(&state, request).await?))
 }

@@ -88,7 +88,13 @@ impl IntoResponse for ApiError {
 
 impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> ApiError {
+        use crate::core::AgentUnavailable;
         let status = match &e {
+            CoreError::BadData { field, .. } => return ApiError::bad_field(field.clone(), e.to_string()),
+            CoreError::AgentUnavailable(AgentUnavailable::NoSuchAgent { .. }) => StatusCode::NOT_FOUND,
+            CoreError::AgentUnavailable(AgentUnavailable::LoggedOut { .. } | AgentUnavailable::Busy { .. }) => {
+                StatusCode::CONFLICT
+            }
             CoreError::NoSuchCall(_) | CoreError::NoSuchLeg { .. } | CoreError::NoSuchExtension(_) => {
                 StatusCode::NOT_FOUND
             }

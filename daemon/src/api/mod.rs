@@ -149,6 +149,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/calls/{id}/transfer", post(calls::transfer))
         .route("/calls/{id}/transfer/complete", post(calls::complete_transfer))
         .route("/calls/{id}/conference", post(calls::conference))
+        .route("/calls/{id}/notes", post(calls::add_note))
+        .route("/calls/{id}/data", post(calls::set_data))
         .route("/calls/{id}/queue", get(acd::call_queue_events))
         .route("/agents", get(acd::agents))
         .route("/agents/{id}", get(acd::agent))

@@ -39,9 +39,11 @@ use super::{ApiState, Auth, StatusView, seed_users};
 use crate::acd::campaign::Campaign;
 use crate::acd::{Acd, AcdError, AcdEvent, AgentState, Entry};
 use crate::config::{Config, Password, Role as ConfigRole, UserConfig};
+use crate::core::call_data::{check_data_key, check_data_value, check_note};
+use crate::core::transfer::{self, TransferTarget};
 use crate::core::{
-    CallStatus, CallView, CampaignView, ChannelStatus, ChannelView, CoreError, CoreHandle, CoreInbox, CoreReply,
-    CoreRequest, CoreResult, CtiEvent, CtiEventKind, LegStatus, LegView, ScreenPop, Snapshot, TransferMode,
+    CallNote, CallStatus, CallView, CampaignView, ChannelStatus, ChannelView, CoreError, CoreHandle, CoreInbox,
+    CoreReply, CoreRequest, CoreResult, CtiEvent, CtiEventKind, LegStatus, LegView, ScreenPop, Snapshot, TransferMode,
 };
 use crate::records::{CallId, LegId, Records, RecordsConfig, RecordsHandle, RecordsReader};
 
@@ -202,6 +204,7 @@ impl Model {
                 ended_ms: None,
                 cause: None,
                 vars: Default::default(),
+                notes: Vec::new(),
             },
         );
         self.publish_call(id);
@@ -328,21 +331,49 @@ impl Model {
                 Ok(CoreReply::Ok { call: Some(call) })
             }
             CoreRequest::Transfer { call, leg, to, mode } => {
-                let view = self.call_mut(call)?;
+                let view = self.calls.get(&call).ok_or(CoreError::NoSuchCall(call))?;
                 if !view.legs.iter().any(|l| l.leg == leg) {
                     return Err(CoreError::NoSuchLeg { call, leg });
                 }
+                let by = view
+                    .legs
+                    .iter()
+                    .find(|l| l.leg != leg && l.status == LegStatus::Up)
+                    .and_then(|l| self.acd.agent_at(&l.party))
+                    .map(str::to_string);
+                let to = match transfer::parse_target(&to)? {
+                    TransferTarget::Queue(queue) => return self.transfer_to_queue(call, leg, queue, mode, by),
+                    TransferTarget::Agent(id) => {
+                        let agent = self.acd.agent_view(id);
+                        let free = |ext: &str| Model::ext_channel(ext).is_some_and(|ch| self.channel_free(ch));
+                        transfer::agent_seat(id, agent.as_ref(), free).map_err(CoreError::AgentUnavailable)?
+                    }
+                    TransferTarget::Number(n) => n.to_string(),
+                };
                 let ch = self.route(&to)?;
                 let role = match mode {
                     TransferMode::Blind => "callee",
                     TransferMode::Attended => "consult",
                 };
                 let new_leg = self.leg(ch, role, &to, LegStatus::Ringing);
-                let view = self.call_mut(call)?;
                 if mode == TransferMode::Blind {
-                    view.legs.retain(|l| l.leg == leg || l.role == "caller");
+                    let gone = self.transferring_legs(call, leg);
+                    self.drop_legs(call, &gone);
+                    if let Some(c) = self.calls.get_mut(&call) {
+                        match &by {
+                            Some(a) => c.vars.insert("transferred_by".into(), a.clone()),
+                            None => c.vars.remove("transferred_by"),
+                        };
+                    }
                 }
-                view.legs.push(new_leg);
+                self.call_mut(call)?.legs.push(new_leg);
+                // The agent whose phone rings gets the call on screen.
+                if let Some(agent) = self.acd.agent_at(&to).map(str::to_string)
+                    && let Some(mut pop) = self.pop(call, "", &agent, 0)
+                {
+                    pop.transferred_by = by;
+                    self.publish(CtiEventKind::ScreenPop { pop: Box::new(pop) });
+                }
                 self.publish_call(call);
                 self.set_channel(ch, ChannelStatus::Ringing, Some(call));
                 Ok(CoreReply::Ok { call: Some(call) })
@@ -359,6 +390,20 @@ impl Model {
                         Ok(CoreReply::Ok { call: Some(call) })
                     }
                 }
+            }
+            CoreRequest::AddNote { call, author, text } => {
+                let text = check_note(&text)?.to_string();
+                let at_ms = self.board_ms;
+                self.call_mut(call)?.notes.push(CallNote { author, text, at_ms });
+                self.publish_call(call);
+                Ok(CoreReply::Ok { call: Some(call) })
+            }
+            CoreRequest::SetCallData { call, key, value, .. } => {
+                check_data_key(&key)?;
+                check_data_value(&value)?;
+                self.call_mut(call)?.vars.insert(key, value);
+                self.publish_call(call);
+                Ok(CoreReply::Ok { call: Some(call) })
             }
             CoreRequest::Conference { call, to } => {
                 self.call_mut(call)?;
@@ -558,25 +603,13 @@ impl Model {
     fn offer_to(&mut self, call: CallId, queue: &str, agent: &str, extension: &str, wait_ms: u64) {
         let now = self.board_ms;
         let free = Model::ext_channel(extension).filter(|ch| self.channel_free(*ch));
-        let (Some(ch), Some(view)) = (free, self.calls.get(&call).cloned()) else {
+        let (Some(ch), true) = (free, self.calls.contains_key(&call)) else {
             let _ = self.acd.offer_failed(call, agent, false, now);
             return;
         };
-        let pop = ScreenPop {
-            agent: agent.to_string(),
-            call,
-            queue: queue.to_string(),
-            queue_title: self.acd.queue_of(call).map_or_else(|| queue.to_string(), |q| q.title.clone()),
-            caller_number: view.caller_number.clone().unwrap_or_default(),
-            caller_name: view.caller_name.clone().unwrap_or_default(),
-            wait_ms,
-            callback: self.acd.is_callback(call),
-            customer: None,
-            last_calls: Vec::new(),
-            ivr_path: Vec::new(),
-            vars: view.vars.clone(),
-        };
-        self.publish(CtiEventKind::ScreenPop { pop: Box::new(pop) });
+        if let Some(pop) = self.pop(call, queue, agent, wait_ms) {
+            self.publish(CtiEventKind::ScreenPop { pop: Box::new(pop) });
+        }
         let leg = self.leg(ch, "agent", extension, LegStatus::Ringing);
         let id = leg.leg;
         if let Some(c) = self.calls.get_mut(&call) {
@@ -585,6 +618,92 @@ impl Model {
         self.offers.insert((call, agent.to_string()), id);
         self.publish_call(call);
         self.set_channel(ch, ChannelStatus::Ringing, Some(call));
+    }
+
+    /// What an agent's screen shows for a call (as core/acd.rs's
+    /// `screen_pop`, without the customer lookup).
+    fn pop(&self, call: CallId, queue: &str, agent: &str, wait_ms: u64) -> Option<ScreenPop> {
+        let view = self.calls.get(&call)?;
+        let queue = if queue.is_empty() { view.vars.get("queue").cloned().unwrap_or_default() } else { queue.into() };
+        Some(ScreenPop {
+            agent: agent.to_string(),
+            call,
+            queue_title: self.acd.queue_of(call).map_or_else(|| queue.clone(), |q| q.title.clone()),
+            queue,
+            caller_number: view.caller_number.clone().unwrap_or_default(),
+            caller_name: view.caller_name.clone().unwrap_or_default(),
+            wait_ms,
+            callback: self.acd.is_callback(call),
+            customer: None,
+            last_calls: Vec::new(),
+            ivr_path: Vec::new(),
+            vars: view.vars.clone(),
+            notes: view.notes.clone(),
+            transferred_by: view.vars.get("transferred_by").cloned(),
+        })
+    }
+
+    /// The legs a blind transfer of `moved` drops: all but the caller's
+    /// and `moved`.
+    fn transferring_legs(&self, call: CallId, moved: LegId) -> Vec<LegId> {
+        let Some(c) = self.calls.get(&call) else { return Vec::new() };
+        c.legs.iter().filter(|l| l.leg != moved && l.role != "caller").map(|l| l.leg).collect()
+    }
+
+    /// A blind transfer: the transferring legs go, and an agent on one of
+    /// them ends its queue call (wrap-up).
+    fn drop_legs(&mut self, call: CallId, legs: &[LegId]) {
+        let Some(c) = self.calls.get_mut(&call) else { return };
+        let (gone, kept): (Vec<LegView>, Vec<LegView>) = c.legs.drain(..).partition(|l| legs.contains(&l.leg));
+        c.legs = kept;
+        let now = self.board_ms;
+        for l in gone {
+            self.set_channel(l.channel, ChannelStatus::Idle, None);
+            if let Some(agent) = self.acd.agent_at(&l.party).map(str::to_string)
+                && self.acd.agent_view(&agent).is_some_and(|a| a.call == Some(call) && a.state == AgentState::OnCall)
+            {
+                let _ = self.acd.call_ended(&agent, now);
+            }
+        }
+    }
+
+    /// A blind transfer to a queue: the party on `moved` waits in `queue`
+    /// again, the transferring legs go.
+    fn transfer_to_queue(
+        &mut self,
+        call: CallId,
+        moved: LegId,
+        queue: &str,
+        mode: TransferMode,
+        by: Option<String>,
+    ) -> CoreResult {
+        if mode == TransferMode::Attended {
+            return Err(CoreError::InvalidState(format!(
+                "transfer of call {call} to `queue:{queue}`: a queue cannot be consulted; transfer blind"
+            )));
+        }
+        let now = self.board_ms;
+        // Queued before the agent's call ends, as the core does, so the
+        // router does not give the caller straight back.
+        let gone = self.transferring_legs(call, moved);
+        self.acd.enqueue(call, queue, Entry::default(), now).map_err(|r| CoreError::Acd(r.to_string()))?;
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.vars.insert("queue".into(), queue.to_string());
+            match &by {
+                Some(a) => c.vars.insert("transferred_by".into(), a.clone()),
+                None => c.vars.remove("transferred_by"),
+            };
+            for l in c.legs.iter_mut().filter(|l| l.leg == moved) {
+                l.status = LegStatus::Held;
+                l.held = true;
+            }
+        }
+        self.acd_route();
+        self.drop_legs(call, &gone);
+        self.publish_call(call);
+        self.dirty_queues = true;
+        self.acd_route();
+        Ok(CoreReply::Ok { call: Some(call) })
     }
 
     /// Stops ringing an agent's phone for a call.

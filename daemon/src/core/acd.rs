@@ -76,20 +76,21 @@ impl Core {
             self.awaiting_card.insert(call, queue.to_string());
             return Ok(());
         }
-        self.enqueue_now(call, queue)
+        self.enqueue_leg(call, queue, None)
     }
 
     /// A call that waited for its customer record joins its queue (the
     /// record came, or [`CARD_WAIT`] passed).
     fn enqueue_awaiting(&mut self, call: CallId) {
         let Some(queue) = self.awaiting_card.remove(&call) else { return };
-        if let Err(e) = self.enqueue_now(call, &queue) {
+        if let Err(e) = self.enqueue_leg(call, &queue, None) {
             tracing::warn!(call = call.0, queue, "cannot queue the call: {e}");
             self.end_call(call, HangupCause::Failed, &format!("queue {queue}: {e}"));
         }
     }
 
-    fn enqueue_now(&mut self, call: CallId, queue: &str) -> Result<(), CoreError> {
+    /// Queue the call now: the party on `leg` (default: the caller) waits.
+    pub(crate) fn enqueue_leg(&mut self, call: CallId, queue: &str, leg: Option<LegId>) -> Result<(), CoreError> {
         let qc =
             self.config.queue(queue).cloned().ok_or_else(|| CoreError::Acd(format!("there is no queue `{queue}`")))?;
         let Some(c) = self.calls.get(&call) else { return Err(CoreError::NoSuchCall(call)) };
@@ -97,9 +98,15 @@ impl Core {
         let caller = c
             .legs
             .iter()
-            .find(|l| l.is_live() && (l.role == LegRole::Caller || (l.outbound_trunk && self.is_campaign_call(call))))
+            .find(|l| {
+                l.is_live()
+                    && leg
+                        .map_or(l.role == LegRole::Caller || (l.outbound_trunk && self.is_campaign_call(call)), |id| {
+                            l.id == id
+                        })
+            })
             .cloned()
-            .ok_or_else(|| CoreError::InvalidState("the call has no caller to queue".into()))?;
+            .ok_or_else(|| CoreError::InvalidState(format!("call {call} has no party to queue")))?;
         let vars = &c.vars;
         // The higher of the IVR's priority and the customer's VIP level.
         let level = |key: &str| vars.get(key).and_then(|p| p.trim().parse::<u8>().ok()).unwrap_or(0);
@@ -375,8 +382,8 @@ impl Core {
         }
     }
 
-    /// What the agent's screen shows for an offered call.
-    fn screen_pop(&self, call: CallId, queue: &str, agent: &str, wait_ms: u64) -> Option<ScreenPop> {
+    /// What the agent's screen shows for an offered (or transferred) call.
+    pub(crate) fn screen_pop(&self, call: CallId, queue: &str, agent: &str, wait_ms: u64) -> Option<ScreenPop> {
         let c = self.calls.get(&call)?;
         let customer = self.customers.get(&call).cloned();
         // A campaign's call: the party is the one called.
@@ -398,6 +405,8 @@ impl Core {
             last_calls: customer.map(|c| c.last_calls).unwrap_or_default(),
             ivr_path: c.vars.get("ivr_path").map(|p| p.split(',').map(str::to_string).collect()).unwrap_or_default(),
             vars: c.vars.clone(),
+            notes: c.notes.clone(),
+            transferred_by: c.vars.get("transferred_by").cloned(),
         })
     }
 

@@ -113,6 +113,22 @@ pub struct CallView {
     /// lookup results (empty when none).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub vars: std::collections::BTreeMap<String, String>,
+    /// Notes agents and supervisors attached to the call, oldest first
+    /// (left out when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<CallNote>,
+}
+
+/// A note attached to a call in progress (`POST /calls/{id}/notes`); it
+/// goes with the call to whoever takes it next, and to the journal as a
+/// `note` call event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallNote {
+    /// Who wrote it: the API user's name.
+    pub author: String,
+    pub text: String,
+    /// Board time it was attached, ms.
+    pub at_ms: u64,
 }
 
 /// Everything current, for a client that just connected.
@@ -152,8 +168,16 @@ pub struct ScreenPop {
     pub last_calls: Vec<serde_json::Value>,
     /// IVR nodes the caller went through.
     pub ivr_path: Vec<String>,
-    /// Everything attached to the call (IVR variables, lookups).
+    /// Everything attached to the call (IVR variables, lookups, data set
+    /// by agents).
     pub vars: std::collections::BTreeMap<String, String>,
+    /// The notes attached to the call so far, oldest first.
+    #[serde(default)]
+    pub notes: Vec<CallNote>,
+    /// The agent who transferred the call here (to the queue, or straight
+    /// to this agent); `None` when it was not transferred by an agent.
+    #[serde(default)]
+    pub transferred_by: Option<String>,
 }
 
 /// A CTI event, published on every change.
@@ -181,8 +205,8 @@ pub enum CtiEventKind {
     Agent { agent: AgentView },
     /// A queue changed (callers joined, left, were offered).
     Queue { queue: QueueView },
-    /// A queue call is offered to an agent (sent as the phone starts
-    /// ringing).
+    /// A queue call is offered to an agent, or a call is transferred
+    /// to an agent's phone (sent as the phone starts ringing).
     ScreenPop { pop: Box<ScreenPop> },
     /// Preview dialling: a number is shown to an agent (`offered`), or the
     /// preview ended (`accepted`, `skipped`, `expired`).
@@ -248,7 +272,9 @@ pub enum CoreRequest {
         call: CallId,
         leg: LegId,
     },
-    /// Transfer a leg's party to `to` (extension, group or outside number).
+    /// Transfer a leg's party to `to`: an extension, group or number as
+    /// dialled, `agent:ID` (the agent's seat, if logged in and free) or
+    /// `queue:NAME` (blind only: the party waits in the queue again).
     Transfer {
         call: CallId,
         leg: LegId,
@@ -264,6 +290,21 @@ pub enum CoreRequest {
     Conference {
         call: CallId,
         to: String,
+    },
+    /// Attach a note by `author` to a call in progress (see
+    /// [`super::call_data::check_note`]).
+    AddNote {
+        call: CallId,
+        author: String,
+        text: String,
+    },
+    /// Set a variable of a call in progress (see
+    /// [`super::call_data::check_data_key`]); `author` is journalled.
+    SetCallData {
+        call: CallId,
+        author: String,
+        key: String,
+        value: String,
     },
     /// ACD agents and queues, live.
     Acd,
@@ -338,6 +379,30 @@ pub enum CoreRequest {
         #[serde(default)]
         reason: String,
     },
+}
+
+/// Why a transfer to `agent:ID` cannot ring the agent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "why", rename_all = "snake_case")]
+pub enum AgentUnavailable {
+    #[error("there is no agent `{agent}`")]
+    NoSuchAgent { agent: String },
+    #[error("agent {agent} is logged out")]
+    LoggedOut { agent: String },
+    /// On or offered a queue call, or its phone is in use.
+    #[error("agent {agent} is busy ({what})")]
+    Busy { agent: String, what: String },
+}
+
+impl AgentUnavailable {
+    /// The agent id concerned.
+    pub fn agent(&self) -> &str {
+        match self {
+            AgentUnavailable::NoSuchAgent { agent }
+            | AgentUnavailable::LoggedOut { agent }
+            | AgentUnavailable::Busy { agent, .. } => agent,
+        }
+    }
 }
 
 /// How a supervisor joins an agent's call.
@@ -423,6 +488,13 @@ pub enum CoreError {
     /// No such campaign, a bad number for the do-not-call list.
     #[error("{0}")]
     Campaign(String),
+    /// A transfer to `agent:ID` found no agent to ring.
+    #[error("transfer to agent:{agent}: {0}", agent = .0.agent())]
+    AgentUnavailable(AgentUnavailable),
+    /// A note or call variable that cannot be attached (the field and
+    /// what is wrong with it).
+    #[error("{field}: {problem}")]
+    BadData { field: String, problem: String },
     #[error("the call-control core is not running")]
     Gone,
     #[error("the call-control core did not answer in time")]

@@ -127,6 +127,7 @@ impl Core {
             ringing: None,
             consult: None,
             vars: Default::default(),
+            notes: Vec::new(),
         };
         self.journal(JournalOp::CallStarted {
             call: id,
@@ -1009,7 +1010,8 @@ impl Core {
             self.set_status(ch, ChannelStatus::Talking);
         }
         let r = self.resolve(number).and_then(|d| {
-            self.ring_destination(call, &d, RingPurpose::Consult { by: cons.by, held: cons.held }, LegRole::Consult)
+            let purpose = RingPurpose::Consult { by: cons.by, held: cons.held };
+            self.ring_for_transfer(call, &d, purpose, LegRole::Consult, Some(cons.by))
         });
         if let Err(e) = r {
             self.journal(JournalOp::CallEvent {

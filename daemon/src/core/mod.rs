@@ -19,6 +19,7 @@
 
 mod acd;
 pub mod api;
+pub mod call_data;
 mod campaign;
 mod features;
 mod flows;
@@ -30,6 +31,7 @@ mod model;
 pub mod moh;
 mod requests;
 mod supervise;
+pub mod transfer;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

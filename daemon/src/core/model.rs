@@ -155,6 +155,8 @@ pub struct Call {
     /// Data attached to the call (IVR variables: digits collected, lookup
     /// results…), carried to whoever takes it next.
     pub vars: std::collections::BTreeMap<String, String>,
+    /// Notes attached by agents and supervisors, oldest first.
+    pub notes: Vec<super::api::CallNote>,
 }
 
 impl Call {
@@ -208,6 +210,7 @@ impl Call {
             ended_ms: self.ended.map(BoardTime::as_ms),
             cause: self.cause.as_ref().map(|(c, _)| c.as_str().to_string()),
             vars: self.vars.clone(),
+            notes: self.notes.clone(),
         }
     }
 }

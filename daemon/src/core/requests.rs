@@ -28,6 +28,8 @@ impl Core {
                 Ok(CoreReply::Ok { call: Some(call) })
             }
             CoreRequest::Conference { call, to } => self.api_conference(call, &to),
+            CoreRequest::AddNote { call, author, text } => self.add_note(call, &author, &text),
+            CoreRequest::SetCallData { call, author, key, value } => self.set_call_data(call, &author, &key, &value),
             CoreRequest::Acd
             | CoreRequest::AgentLogin { .. }
             | CoreRequest::AgentLogout { .. }
@@ -166,19 +168,28 @@ impl Core {
         Ok(CoreReply::Ok { call: Some(call) })
     }
 
-    /// Transfer the party on `leg` to `to`.
+    /// Transfer the party on `leg` to `to` (see `transfer.rs` for the
+    /// targets).
     fn api_transfer(&mut self, call: CallId, leg: LegId, to: &str, mode: TransferMode) -> CoreResult {
         let moved = self.leg_ref(call, leg)?.clone();
         if moved.status != LegStatus::Up {
             return Err(CoreError::InvalidState(format!("leg {leg} of call {call} is not connected")));
         }
-        let dest = self.resolve(to)?;
+        let dest = self.transfer_destination(to)?;
         let c = self.call_ref(call)?;
         if c.consult.is_some() {
             return Err(CoreError::InvalidState(format!("call {call} already has a transfer in progress")));
         }
         let others: Vec<super::model::Leg> = c.live_legs().filter(|l| l.id != leg).cloned().collect();
-        let transferer = others.iter().find(|l| l.status == LegStatus::Up).cloned();
+        let transferer = others.iter().find(|l| l.status == LegStatus::Up && !self.is_monitor(l.id)).cloned();
+        if let Destination::Queue(queue) = &dest {
+            if mode == TransferMode::Attended {
+                return Err(CoreError::InvalidState(format!(
+                    "transfer of call {call} to `{to}`: a queue cannot be consulted; transfer blind"
+                )));
+            }
+            return self.transfer_to_queue(call, &moved, transferer.as_ref().map(|t| t.id), queue);
+        }
         match mode {
             TransferMode::Blind => {
                 // The moved party waits with music while the target rings.
@@ -189,7 +200,10 @@ impl Core {
                 }
                 let recall =
                     transferer.as_ref().map(|t| t.party.clone()).filter(|p| self.config.extension(p).is_some());
-                self.ring_destination(call, &dest, RingPurpose::Transfer { moved: leg, recall }, LegRole::Callee)?;
+                let by = transferer.as_ref().map(|t| t.id);
+                let by_agent = self.agent_on_leg(call, by);
+                self.ring_for_transfer(call, &dest, RingPurpose::Transfer { moved: leg, recall }, LegRole::Callee, by)?;
+                self.set_transferred_by(call, by_agent);
                 // The transferring parties leave now.
                 for o in &others {
                     self.end_leg(call, o.id, HangupCause::Normal, "transferred", false);
@@ -209,9 +223,13 @@ impl Core {
                     return Err(CoreError::InvalidState(format!("call {call} has nobody to consult with")));
                 };
                 self.start_consult(call, by.id, leg);
-                if let Err(e) =
-                    self.ring_destination(call, &dest, RingPurpose::Consult { by: by.id, held: leg }, LegRole::Consult)
-                {
+                if let Err(e) = self.ring_for_transfer(
+                    call,
+                    &dest,
+                    RingPurpose::Consult { by: by.id, held: leg },
+                    LegRole::Consult,
+                    Some(by.id),
+                ) {
                     self.cancel_consult(call, by.id, leg);
                     return Err(e);
                 }

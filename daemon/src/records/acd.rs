@@ -55,8 +55,8 @@ pub enum QueueEventKind {
     Timeout,
     /// The caller asked to be called back and left the line.
     Callback,
-    /// The waiting call was transferred out of the queue (by a supervisor,
-    /// or the flow moved it to another queue).
+    /// The call was transferred into this queue (`agent`: the agent who
+    /// transferred it, if one did); its `enter` follows.
     Transfer,
     /// The caller left the queue another way (an exit key of the flow).
     Leave,
