@@ -320,19 +320,7 @@ impl Core {
             c.vars.insert("campaign_number".into(), dial.number_id.0.to_string());
             c.vars.insert("campaign_attempt".into(), dial.attempt.to_string());
         }
-        self.add_leg(call, ch, LegRole::Callee, dial.number.clone(), LegStatus::Ringing, true);
-        self.line(ch, LineCommand::Dial { number: digit_string });
-        self.set_status(ch, ChannelStatus::Calling);
-        let deadline = self.now + Duration::from_ms(dialling_allowance_ms(digits.len()) + spec.ring_timeout_ms);
-        if let Some(c) = self.calls.get_mut(&call) {
-            c.ringing = Some(Ringing {
-                purpose: RingPurpose::Connect,
-                deadline,
-                next_members: Vec::new(),
-                each_ms: 0,
-                no_answer: Target::Hangup,
-            });
-        }
+        self.dial_line(call, ch, &dial.number, digit_string, spec.ring_timeout_ms);
         // The customer card (for the agent's screen pop) is read while it
         // rings.
         self.lookup_caller(call, &dial.number);
@@ -344,6 +332,31 @@ impl Core {
             );
         }
         tracing::debug!(campaign = name, number = dial.number, attempt = dial.attempt, call = call.0, "campaign dial");
+    }
+
+    /// Dial `number` on line `ch` for a campaign's call; no answer after
+    /// the dialling and `ring_timeout_ms` ends it.
+    fn dial_line(&mut self, call: CallId, ch: ChannelId, number: &str, digits: DigitString, ring_timeout_ms: u64) {
+        let allowance = dialling_allowance_ms(digits.len());
+        self.add_leg(call, ch, LegRole::Callee, number.to_string(), LegStatus::Ringing, true);
+        self.line(ch, LineCommand::Dial { number: digits });
+        self.set_status(ch, ChannelStatus::Calling);
+        self.campaign_deadline(call, allowance + ring_timeout_ms);
+    }
+
+    /// The call ends (the campaign's ring timeout) `ms` from now unless
+    /// answered.
+    fn campaign_deadline(&mut self, call: CallId, ms: u64) {
+        let deadline = self.now + Duration::from_ms(ms);
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.ringing = Some(Ringing {
+                purpose: RingPurpose::Connect,
+                deadline,
+                next_members: Vec::new(),
+                each_ms: 0,
+                no_answer: Target::Hangup,
+            });
+        }
     }
 
     /// A dial that could not become a call.
@@ -863,15 +876,7 @@ impl Core {
         self.emit(CtiEventKind::Preview { preview: view });
         match self.ring_extension(call, &p.extension, LegRole::Agent) {
             Ok(_) => {
-                if let Some(c) = self.calls.get_mut(&call) {
-                    c.ringing = Some(Ringing {
-                        purpose: RingPurpose::Connect,
-                        deadline: self.now + Duration::from_ms(PREVIEW_RING_MS),
-                        next_members: Vec::new(),
-                        each_ms: 0,
-                        no_answer: Target::Hangup,
-                    });
-                }
+                self.campaign_deadline(call, PREVIEW_RING_MS);
                 Ok(CoreReply::Ok { call: Some(call) })
             }
             Err(e) => {
@@ -914,19 +919,7 @@ impl Core {
             }
         };
         let (digit_string, ch) = ch;
-        self.add_leg(call, ch, LegRole::Callee, number, LegStatus::Ringing, true);
-        self.line(ch, LineCommand::Dial { number: digit_string });
-        self.set_status(ch, ChannelStatus::Calling);
-        let deadline = self.now + Duration::from_ms(dialling_allowance_ms(digits.len()) + spec.ring_timeout_ms);
-        if let Some(c) = self.calls.get_mut(&call) {
-            c.ringing = Some(Ringing {
-                purpose: RingPurpose::Connect,
-                deadline,
-                next_members: Vec::new(),
-                each_ms: 0,
-                no_answer: Target::Hangup,
-            });
-        }
+        self.dial_line(call, ch, &number, digit_string, spec.ring_timeout_ms);
         self.reconnect(call);
         true
     }
