@@ -5,18 +5,21 @@
 //! - `ctibox dsp …` runs the detectors and generators on WAV files.
 //! - `ctibox status | channels | calls | originate | … | cdr | customers |
 //!   monitor` talk to the daemon's HTTP API (docs/cli.md, docs/api.md), and
-//!   so do the ACD's `agents | agent | queues | queue`.
+//!   so do the ACD's `agents | agent | queues | queue` and the outbound
+//!   campaigns' `campaign | dnc`.
 //! - `ctibox config check` validates a daemon config file offline.
 //! - `ctibox ivr check | graph` checks IVR flow files and draws them.
 //! - `ctibox completions | man` generate shell completions and man pages.
 //!
 //! Exit codes: 0 success, 1 the command's "no" (refused import rows, a bad
-//! config), 2 an error (API errors, unreachable daemon, bad arguments).
+//! config, a number `dnc check` does not find), 2 an error (API errors,
+//! unreachable daemon, bad arguments).
 
 mod acd;
 mod api;
 mod board;
 mod calls;
+mod campaign;
 mod cdr;
 mod config_cmd;
 mod docs_cmd;
@@ -73,6 +76,10 @@ enum Cmd {
     Queues(acd::QueuesArgs),
     /// A caller waiting in a queue: priority, pick (admin, supervisor).
     Queue(acd::QueueArgs),
+    /// Outbound campaigns: list, show, numbers, import, pause, resume.
+    Campaign(campaign::CampaignArgs),
+    /// The do-not-call list: list, add, remove, check.
+    Dnc(campaign::DncArgs),
     /// The call journal, filtered, as a table, CSV or JSON.
     Cdr(cdr::CdrArgs),
     /// Customers: import a CSV file.
@@ -138,6 +145,8 @@ fn main() {
         Cmd::Agent(a) => acd::agent(a),
         Cmd::Queues(a) => acd::queues(a),
         Cmd::Queue(a) => acd::queue(a),
+        Cmd::Campaign(a) => campaign::campaign(a),
+        Cmd::Dnc(a) => campaign::dnc(a),
         Cmd::Cdr(a) => cdr::cdr(a),
         Cmd::Customers(a) => cdr::customers(a),
         Cmd::Monitor(a) => monitor::run(a),

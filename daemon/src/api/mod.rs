@@ -25,6 +25,7 @@ pub mod acd;
 pub mod auth;
 pub mod body;
 pub mod calls;
+pub mod campaign;
 pub mod customers;
 pub mod de;
 pub mod directory;
@@ -167,6 +168,13 @@ pub fn router(state: ApiState) -> Router {
         .route("/queues/calls/{call}/pick", post(acd::pick))
         .route("/reports/queues", get(acd::queue_report))
         .route("/reports/agents", get(acd::agent_report))
+        .route("/campaigns", get(campaign::list))
+        .route("/campaigns/{name}", get(campaign::get))
+        .route("/campaigns/{name}/numbers", get(campaign::numbers).post(campaign::import))
+        .route("/campaigns/{name}/pause", post(campaign::pause))
+        .route("/campaigns/{name}/resume", post(campaign::resume))
+        .route("/dnc", get(campaign::dnc_list).post(campaign::dnc_add))
+        .route("/dnc/{number}", get(campaign::dnc_check).delete(campaign::dnc_remove))
         .route("/extensions", get(directory::list_extensions).post(directory::create_extension))
         .route(
             "/extensions/{number}",

@@ -8,8 +8,9 @@
 //! and hung up, and a CTI event for every change. It checks what the real
 //! core would refuse (unknown call or leg, busy extension, no route for
 //! numbers starting with `000`) so that the API's error mapping can be
-//! tested, and nothing more: no audio, no journal, and board time moves
-//! 20 ms per request.
+//! tested, and nothing more: no audio, no journal (but do-not-call entries,
+//! journalled as the core does once [`FakeCore::journal_to`] gave it the
+//! records), and board time moves 20 ms per request.
 //!
 //! Its ACD is the real one ([`crate::acd::Acd`]) built from
 //! [`TEST_CONFIG`]'s queues and agents; the ACD requests are answered as
@@ -66,6 +67,8 @@ struct Model {
     /// no records), who paused them, and how often each was asked to read
     /// its numbers again.
     campaigns: BTreeMap<String, (Campaign, Option<String>, u32)>,
+    /// Where do-not-call entries are journalled (none: nowhere).
+    records: Option<RecordsHandle>,
 }
 
 const EXTENSIONS: [(&str, u16); 3] = [("801", 2), ("802", 3), ("803", 4)];
@@ -113,6 +116,7 @@ impl Model {
                 .iter()
                 .map(|c| (c.name().to_string(), (Campaign::new(c.spec.clone(), Vec::new()), None, 0)))
                 .collect(),
+            records: None,
         }
     }
 
@@ -486,9 +490,16 @@ impl Model {
             CoreRequest::Preview { agent, .. } => {
                 Err(CoreError::Campaign(format!("agent {agent} has no number to preview")))
             }
-            CoreRequest::DoNotCall { number, .. } => {
-                crate::records::phone::PhoneNumber::parse(&number)
+            CoreRequest::DoNotCall { number, reason } => {
+                let parsed = crate::records::phone::PhoneNumber::parse(&number)
                     .map_err(|e| CoreError::Campaign(format!("number `{number}`: {e}")))?;
+                if let Some(records) = &self.records {
+                    let at = crate::records::Stamp {
+                        board_ms: self.board_ms as i64,
+                        wall_ms: crate::records::now_wall_ms(),
+                    };
+                    let _ = records.submit(crate::records::JournalOp::DoNotCall { number: parsed, reason, at });
+                }
                 for (c, _, _) in self.campaigns.values_mut() {
                     c.do_not_call(&number);
                 }
@@ -859,6 +870,11 @@ impl FakeCore {
         lock(&self.model).enqueue(from, queue, priority)
     }
 
+    /// Journal do-not-call entries into `records`, as the core does.
+    pub fn journal_to(&self, records: RecordsHandle) {
+        lock(&self.model).records = Some(records);
+    }
+
     /// How often campaign `name` was asked to read its numbers again
     /// (`None`: no such campaign).
     pub fn campaign_reads(&self, name: &str) -> Option<u32> {
@@ -1103,6 +1119,7 @@ impl TestServer {
         seed_users(&records, &reader, &users)?;
         let config = Arc::new(test_config()?);
         let (core_handle, core) = FakeCore::start(options.event_backlog, &config);
+        core.journal_to(records.clone());
         if options.ringing_call {
             let _ = core.ring_inbound("13800138000", "801");
         }
