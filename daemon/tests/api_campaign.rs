@@ -39,6 +39,7 @@ const VIEW_KEYS: &[&str] = &[
     "free_lines",
     "paused_by",
     "paused_at_wall_ms",
+    "previews",
 ];
 const REPORT_KEYS: &[&str] =
     &["campaign", "numbers", "pending", "dialing", "retry_wait", "done", "results", "attempts", "attempt_results"];
@@ -473,4 +474,22 @@ fn the_do_not_call_list_is_read_by_all_and_changed_by_supervisors() {
     let page = numbers(&api, &agent, "?result=dnc");
     assert_eq!((&page["numbers"][0]["state"], &page["numbers"][0]["on_dnc"]), (&json!("done"), &json!(false)));
     refused(&api, "DELETE", "/dnc/13700137000", &sup, None, 404, None);
+}
+
+#[test]
+fn an_agent_answers_its_own_preview_and_nobody_elses() {
+    let api = Api::quiet();
+    let agent = api.login("agent");
+    let agent2 = api.login("agent2");
+    let sup = api.login("super");
+    // Agent 1001 ("agent") has no number on screen: the core says so.
+    for action in ["accept", "skip"] {
+        let path = format!("/agents/1001/preview/{action}");
+        refused(&api, "POST", &path, &agent, Some("{}"), 422, None);
+        // Another agent may not act for 1001; a supervisor may.
+        refused(&api, "POST", &path, &agent2, Some("{}"), 403, None);
+        refused(&api, "POST", &path, &sup, Some("{}"), 422, None);
+        refused(&api, "POST", &format!("/agents/9999/preview/{action}"), &sup, Some("{}"), 404, None);
+        refused(&api, "POST", &path, &agent, Some("{\"accept\": true}"), 400, Some("accept"));
+    }
 }

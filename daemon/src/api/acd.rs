@@ -218,6 +218,30 @@ pub(crate) async fn logout(
     act(&state, &session, &id, CoreRequest::AgentLogout { agent: id.clone() }).await
 }
 
+/// Preview dialling: the agent accepts the number on screen (its phone
+/// rings, then the number is dialled).
+pub(crate) async fn preview_accept(
+    State(state): State<ApiState>,
+    Caller(session): Caller,
+    Path(id): Path<String>,
+    OptionalJson(NoBody {}): OptionalJson<NoBody>,
+) -> Result<Json<AgentView>, ApiError> {
+    check_agent(&state, &session, &id)?;
+    act(&state, &session, &id, CoreRequest::Preview { agent: id.clone(), accept: true }).await
+}
+
+/// Preview dialling: the agent skips the number on screen (it comes back
+/// later, no attempt counted).
+pub(crate) async fn preview_skip(
+    State(state): State<ApiState>,
+    Caller(session): Caller,
+    Path(id): Path<String>,
+    OptionalJson(NoBody {}): OptionalJson<NoBody>,
+) -> Result<Json<AgentView>, ApiError> {
+    check_agent(&state, &session, &id)?;
+    act(&state, &session, &id, CoreRequest::Preview { agent: id.clone(), accept: false }).await
+}
+
 pub(crate) async fn ready(
     State(state): State<ApiState>,
     Caller(session): Caller,

@@ -160,6 +160,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/agents/{id}/ready", post(acd::ready))
         .route("/agents/{id}/not_ready", post(acd::not_ready))
         .route("/agents/{id}/history", get(acd::history))
+        .route("/agents/{id}/preview/accept", post(acd::preview_accept))
+        .route("/agents/{id}/preview/skip", post(acd::preview_skip))
         .route("/agents/{id}/monitor", post(supervise::monitor))
         .route("/agents/{id}/release", post(supervise::release))
         .route("/queues", get(acd::queues))
