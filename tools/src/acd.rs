@@ -86,6 +86,11 @@ pub enum AgentCmd {
     Ready(AgentIdArgs),
     /// The agent takes no calls for now, with a reason code.
     NotReady(NotReadyArgs),
+    /// Preview dialling: accept the number the agent has on screen (its
+    /// phone rings, then the number is dialled).
+    Accept(AgentIdArgs),
+    /// Preview dialling: skip the number on screen (it comes back later).
+    Skip(AgentIdArgs),
     /// The agent's states over a window, from the records.
     History(HistoryArgs),
 }
@@ -353,6 +358,8 @@ pub fn agent(args: AgentArgs) -> Result<i32> {
         }
         AgentCmd::Logout(a) => (a.api, a.id, "logout", json!({})),
         AgentCmd::Ready(a) => (a.api, a.id, "ready", json!({})),
+        AgentCmd::Accept(a) => (a.api, a.id, "preview/accept", json!({})),
+        AgentCmd::Skip(a) => (a.api, a.id, "preview/skip", json!({})),
         AgentCmd::NotReady(n) => {
             let body = match n.reason {
                 Some(r) => json!({"reason": r}),
@@ -364,6 +371,11 @@ pub fn agent(args: AgentArgs) -> Result<i32> {
     let client = Client::connect(&api)?;
     let view: AgentView = client.post(&format!("/agents/{id}/{action}"), body)?;
     let mut line = agent_line(&view);
+    match action {
+        "preview/accept" => line.push_str("; preview accepted: the phone rings, then the number is dialled"),
+        "preview/skip" => line.push_str("; preview skipped"),
+        _ => {}
+    }
     let pending = match action {
         "logout" => view.state != ctibox_daemon::acd::AgentState::LoggedOut,
         "not_ready" => view.state != ctibox_daemon::acd::AgentState::NotReady,

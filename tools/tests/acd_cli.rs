@@ -127,6 +127,14 @@ fn an_agent_changes_state_and_may_not_touch_others() {
     assert!(err.contains("422") && err.contains("agent 1001 is not logged in"), "{err}");
     let err = f.fails("super", &["agent", "ready", "9999"]);
     assert!(err.contains("404") && err.contains("no agent 9999"), "{err}");
+    // Preview dialling: nothing on screen is refused with the core's word.
+    let err = f.fails("agent", &["agent", "accept", "1001"]);
+    assert!(
+        err.starts_with("ctibox: POST /agents/1001/preview/accept: 422") && err.contains("no number to preview"),
+        "{err}"
+    );
+    let err = f.fails("agent", &["agent", "skip", "1002"]);
+    assert!(err.contains("403"), "{err}");
 }
 
 #[test]
