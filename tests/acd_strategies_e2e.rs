@@ -409,3 +409,82 @@ fn skills_pick_the_best_match_and_requirements_relax_with_the_wait() {
     let c4 = seen.iter().find(|o| o.call == Some(evs[4][0].call)).expect("caller 4's offer");
     assert!(c4.ready["1004"] < c4.ready["1001"], "1004 idle longer than 1001: {c4:#?}");
 }
+
+/// Criteria routing: the flow looks the caller up in the customer records
+/// and a rule on the record picks the queue.
+const CRITERIA_FLOW: &str = r#"
+name = "criteria"
+language = "en"
+start = "who"
+
+[nodes.who]
+type = "lookup"
+sql = "SELECT c.company AS company, c.vip AS vip FROM customers c JOIN customer_phones p ON p.customer_id = c.id WHERE p.digits = :caller"
+prefix = "cust_"
+found = "route"
+not_found = "general"
+error = "general"
+
+[nodes.route]
+type = "branch"
+cases = [ { when = { var = "cust_company", op = "matches", value = "(?i).*truck.*" }, goto = "trucks" } ]
+default = "general"
+
+[nodes.trucks]
+type = "queue"
+queue = "trucks"
+
+[nodes.general]
+type = "queue"
+queue = "q"
+"#;
+
+#[test]
+fn criteria_routing_sends_customers_who_bought_trucks_to_truck_sales() {
+    // c0 is a customer of "Big Truck Co", c1 of "Flower Shop", c2 unknown.
+    let nums: Vec<String> = ["13910000000", "13920000001", "13930000002"].map(String::from).to_vec();
+    let arrivals = [3000, 6000, 9000];
+    let scen = scenario(&arrivals, &nums, &[Phone { answer: Some(1), talk_s: 30 }; AGENTS]);
+    let make = |dir: &Path| {
+        let ivr = dir.join("ivr");
+        std::fs::create_dir_all(&ivr).expect("ivr dir");
+        std::fs::write(ivr.join("criteria.toml"), CRITERIA_FLOW).expect("flow file");
+        let mut c = Center::new("linear", "");
+        c.inbound = "ivr:criteria";
+        c.extra = format!(
+            "\n[[queue]]\nname = \"trucks\"\nstrategy = \"linear\"\nmembers = [\"1005\"]\n\n[ivr]\ndir = \"{}\"\n",
+            ivr.display()
+        );
+        c.config(dir)
+    };
+    let customers = [("Wang Truck", "Big Truck Co", &nums[0]), ("Li Hua", "Flower Shop", &nums[1])];
+    let run = run_logged_in("acd-criteria", &scen, &make, |d| {
+        for (name, company, phone) in customers {
+            d.records
+                .handle()
+                .create_customer(ctibox_daemon::records::NewCustomer {
+                    name: name.into(),
+                    company: company.into(),
+                    phones: vec![phone.clone()],
+                    ..Default::default()
+                })
+                .expect("customer");
+        }
+    });
+    common_checks(&run, arrivals.len());
+    let calls = run.calls();
+    let want = [("trucks", "1005"), ("q", "1001"), ("q", "1002")];
+    for (k, (queue, who)) in want.iter().enumerate() {
+        let ev = events_of(&run, &calls, &nums[k]);
+        assert!(ev.iter().all(|e| e.queue == *queue), "caller {k} is routed to {queue}: {ev:#?}");
+        assert_eq!(
+            kinds(&ev),
+            vec![
+                (QueueEventKind::Enter, None),
+                (QueueEventKind::Offer, Some(*who)),
+                (QueueEventKind::Answer, Some(*who))
+            ],
+            "caller {k}: {ev:#?}"
+        );
+    }
+}
