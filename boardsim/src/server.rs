@@ -341,6 +341,12 @@ impl<'w, W: SimWorld> Session<'w, W> {
         loop {
             match listener.accept() {
                 Ok((mut stream, _)) => {
+                    // The attached driver may be gone with its end not read
+                    // yet (a driver that died and started again at once):
+                    // read it first, so a dead one is detached, not kept.
+                    if self.conn.is_some() {
+                        self.service_conn();
+                    }
                     if let Some(c) = &self.conn {
                         let who = c.name.as_deref().unwrap_or("a driver still attaching");
                         let reason = format!("board busy: {who} has been attached since tick {}", c.attached_at_tick);
