@@ -461,6 +461,7 @@ pub struct CampaignView {
     pub paused_by: Option<String>,
     pub paused_at_wall_ms: Option<i64>,
     /// Preview dialling: the numbers agents have on screen.
+    #[serde(default)]
     pub previews: Vec<PreviewView>,
 }
 
