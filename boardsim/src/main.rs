@@ -21,8 +21,8 @@ use nix::sys::signal::{SigSet, Signal};
 use ctibox_boardsim::control::{self, ControlServer, WireRequest};
 use ctibox_boardsim::scenario::{self, RunOutcome};
 use ctibox_boardsim::server::{self, Pace, ServeOptions};
-use ctibox_boardsim::world::{Country, World, WorldConfig};
-use ctibox_driver::hal::{Law, TickLength};
+use ctibox_boardsim::world::{CallerIdMode, Country, LineConfig, PhoneConfig, World, WorldConfig};
+use ctibox_driver::hal::{Duration, Law, TickLength};
 
 const DEFAULT_SOCKET: &str = "/tmp/ctibox-sim.sock";
 const DEFAULT_CONTROL: &str = "/tmp/ctibox-sim.ctl";
@@ -51,6 +51,60 @@ struct PaceArgs {
 impl PaceArgs {
     fn pace(&self) -> Pace {
         if self.realtime { Pace::RealTime } else { Pace::Fast }
+    }
+}
+
+/// How the served world's lines and phones behave (a scenario file says
+/// this per line and phone; `serve` says it for all of them).
+#[derive(Debug, Args)]
+struct PortArgs {
+    /// Caller ID the exchange sends to a ringing FXO port: off, fsk or dtmf.
+    #[arg(long, default_value = "off")]
+    cid: String,
+    /// Every phone answers by itself after this many rings.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    answer: Option<u32>,
+    /// A phone hangs up this many seconds after it answered a call.
+    #[arg(long)]
+    talk: Option<f64>,
+    /// A phone hangs up this many seconds after the board releases its call
+    /// (loop current withdrawn while it is off-hook).
+    #[arg(long)]
+    release: Option<f64>,
+}
+
+impl PortArgs {
+    /// Lines and phones for a world of `fxo` + `fxs` ports.
+    fn apply(&self, cfg: &mut WorldConfig) -> anyhow::Result<()> {
+        let cid = match self.cid.to_ascii_lowercase().as_str() {
+            "off" => CallerIdMode::Off,
+            "fsk" => CallerIdMode::Fsk,
+            "dtmf" => CallerIdMode::Dtmf,
+            _ => bail!("--cid: unknown caller ID mode \"{}\" (off, fsk or dtmf)", self.cid),
+        };
+        let secs = |name: &str, v: Option<f64>| -> anyhow::Result<Option<Duration>> {
+            match v {
+                None => Ok(None),
+                Some(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => {
+                    Ok(Some(Duration::from_ms((s * 1000.0) as u64)))
+                }
+                Some(s) => bail!("--{name}: {s} is not a number of seconds between 0 and 86400"),
+            }
+        };
+        let talk = secs("talk", self.talk)?;
+        let release = secs("release", self.release)?;
+        cfg.lines = (0..cfg.fxo)
+            .map(|i| LineConfig { caller_id: cid, ..LineConfig::new(format!("{}", 8000 + u32::from(i) + 1)) })
+            .collect();
+        cfg.phones = (0..cfg.fxs)
+            .map(|i| PhoneConfig {
+                auto_answer_rings: self.answer,
+                talk_for: talk,
+                hang_up_on_release: release,
+                ..PhoneConfig::new(format!("{}", 801 + u32::from(i)))
+            })
+            .collect();
+        Ok(())
     }
 }
 
@@ -87,6 +141,8 @@ enum Cmd {
         control: PathBuf,
         #[command(flatten)]
         pace: PaceArgs,
+        #[command(flatten)]
+        ports: PortArgs,
     },
     /// Run a scenario file until its timelines are done.
     Run {
@@ -292,10 +348,12 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.cmd {
-        Cmd::Serve { fxo, fxs, law, country, tick_ms, seed, socket, control, pace } => {
+        Cmd::Serve { fxo, fxs, law, country, tick_ms, seed, socket, control, pace, ports } => {
             let country: Country = country.parse().map_err(|e| anyhow::anyhow!("--country: {e}"))?;
             let tick = TickLength::from_ms(tick_ms).map_err(|e| anyhow::anyhow!("--tick-ms: {e}"))?;
-            let cfg = WorldConfig { fxo, fxs, law: parse_law(&law)?, tick, country, seed, ..WorldConfig::default() };
+            let mut cfg =
+                WorldConfig { fxo, fxs, law: parse_law(&law)?, tick, country, seed, ..WorldConfig::default() };
+            ports.apply(&mut cfg)?;
             let mut world = World::new(cfg).context("the world's configuration")?;
             let stop = stop_on_signals()?;
             let _ctl = ControlServer::start(&control, world.control_handle())?;
@@ -378,5 +436,45 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             live(&control.control, r, false)
         }
         Cmd::Status { json, control } => live(&control.control, WireRequest::op("status"), json),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ports(cid: &str, answer: Option<u32>, talk: Option<f64>, release: Option<f64>) -> PortArgs {
+        PortArgs { cid: cid.into(), answer, talk, release }
+    }
+
+    #[test]
+    fn serve_options_set_every_line_and_phone() {
+        let mut cfg = WorldConfig { fxo: 3, fxs: 2, ..WorldConfig::default() };
+        ports("FSK", Some(1), Some(30.0), Some(0.5)).apply(&mut cfg).unwrap();
+        assert_eq!(cfg.lines.len(), 3);
+        assert!(cfg.lines.iter().all(|l| l.caller_id == CallerIdMode::Fsk));
+        assert_eq!(cfg.lines[2].number, "8003");
+        assert_eq!(cfg.phones.len(), 2);
+        assert_eq!(cfg.phones[1].number, "802");
+        assert!(cfg.phones.iter().all(|p| p.auto_answer_rings == Some(1)
+            && p.talk_for == Some(Duration::from_ms(30_000))
+            && p.hang_up_on_release == Some(Duration::from_ms(500))));
+        // Without options the phones wait to be told, as before.
+        let mut plain = WorldConfig { fxo: 1, fxs: 1, ..WorldConfig::default() };
+        ports("off", None, None, None).apply(&mut plain).unwrap();
+        assert_eq!(plain.phones[0].auto_answer_rings, None);
+        assert_eq!(plain.phones[0].talk_for, None);
+        assert_eq!(plain.lines[0].caller_id, CallerIdMode::Off);
+    }
+
+    #[test]
+    fn bad_serve_options_name_the_option() {
+        let mut cfg = WorldConfig::default();
+        let e = ports("v23", None, None, None).apply(&mut cfg).unwrap_err().to_string();
+        assert!(e.contains("--cid") && e.contains("v23"), "{e}");
+        let e = ports("off", None, Some(-1.0), None).apply(&mut cfg).unwrap_err().to_string();
+        assert!(e.starts_with("--talk:"), "{e}");
+        let e = ports("off", None, None, Some(f64::NAN)).apply(&mut cfg).unwrap_err().to_string();
+        assert!(e.starts_with("--release:"), "{e}");
     }
 }

@@ -280,6 +280,9 @@ impl<'w, W: SimWorld> Session<'w, W> {
                 for _ in 0..fired {
                     self.realtime_tick();
                 }
+                // Replies read while a tick was being sent wait in the
+                // assembler, where poll() cannot see them.
+                self.handle_frames();
             }
             if conn_ready {
                 self.service_conn();
@@ -331,7 +334,7 @@ impl<'w, W: SimWorld> Session<'w, W> {
         let head = wire::emit_tick_head(&mut self.writer, &h, &self.events, self.to_driver.len());
         let Some(c) = &mut self.conn else { return };
         // The audio goes out from where the world wrote it, after the head.
-        match write_parts_patiently(&mut c.stream, head, &self.to_driver) {
+        match write_parts_patiently(&mut c.stream, Some(&mut c.asm), head, &self.to_driver) {
             Ok(()) => c.awaiting = Some(number),
             Err(e) => self.detach(&format!("cannot send tick {number}: {e}")),
         }
@@ -388,19 +391,23 @@ impl<'w, W: SimWorld> Session<'w, W> {
                 return;
             }
         };
+        if self.handle_frames() && !open {
+            self.detach("the driver closed the connection");
+        }
+    }
+
+    /// Handle the driver's frames already read; false when the driver was
+    /// dropped for one of them.
+    fn handle_frames(&mut self) -> bool {
         loop {
-            let fate = self.next_frame();
-            match fate {
+            match self.next_frame() {
                 Some(ConnFate::Keep) => continue,
                 Some(ConnFate::Drop(reason)) => {
                     self.detach(&reason);
-                    return;
+                    return false;
                 }
-                None => break,
+                None => return true,
             }
-        }
-        if !open {
-            self.detach("the driver closed the connection");
         }
     }
 
@@ -521,13 +528,25 @@ fn reset_driver_side(info: &BoardInfo, signals: &mut SignalState) {
 /// Write a whole frame to a non-blocking socket, waiting up to a second for
 /// room when the peer is slow to read.
 fn write_all_patiently(stream: &mut UnixStream, frame: &[u8]) -> io::Result<()> {
-    write_parts_patiently(stream, frame, &[])
+    write_parts_patiently(stream, None, frame, &[])
 }
 
 /// Write a frame made of `head` then `tail` (one vectored write when there
 /// is room) to a non-blocking socket, waiting up to a second for room when
 /// the peer is slow to read.
-fn write_parts_patiently(stream: &mut UnixStream, head: &[u8], tail: &[u8]) -> io::Result<()> {
+///
+/// While it waits, what the driver sends is read into `inbox` (its frames
+/// are handled later, in order): a driver that is itself blocked writing
+/// its replies reads again only once they are taken, so waiting without
+/// reading would hold both sides until the timeout. That happens when the
+/// server sends several ticks in a row (after the tick thread was held up
+/// and the timer fired more than once) while replies are still coming in.
+fn write_parts_patiently(
+    stream: &mut UnixStream,
+    mut inbox: Option<&mut FrameAssembler>,
+    head: &[u8],
+    tail: &[u8],
+) -> io::Result<()> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
     let mut parts = [IoSlice::new(head), IoSlice::new(tail)];
     let mut bufs = &mut parts[..];
@@ -540,8 +559,16 @@ fn write_parts_patiently(stream: &mut UnixStream, head: &[u8], tail: &[u8]) -> i
                 if std::time::Instant::now() > deadline {
                     return Err(io::Error::new(io::ErrorKind::TimedOut, "driver not reading for 1 s"));
                 }
-                let mut fds = [PollFd::new(stream.as_fd(), PollFlags::POLLOUT)];
+                let flags = if inbox.is_some() { PollFlags::POLLOUT | PollFlags::POLLIN } else { PollFlags::POLLOUT };
+                let mut fds = [PollFd::new(stream.as_fd(), flags)];
                 let _ = poll(&mut fds, PollTimeout::from(50u16));
+                let readable = fds[0].revents().is_some_and(|r| r.intersects(PollFlags::POLLIN | PollFlags::POLLHUP));
+                if readable
+                    && let Some(asm) = inbox.as_deref_mut()
+                    && !asm.fill(stream)?
+                {
+                    return Err(io::Error::new(io::ErrorKind::BrokenPipe, "the driver closed the connection"));
+                }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
@@ -689,6 +716,43 @@ mod tests {
         let report = h.join().unwrap();
         assert_eq!(report.slips, slips.max(report.slips));
         assert!(report.ticks >= 16);
+    }
+
+    /// After a stall the server sends several ticks in a row while the
+    /// driver, catching up, writes its replies: each side's frames fill the
+    /// socket. The server reads while it waits to write, so neither waits
+    /// for the other and the driver stays attached.
+    #[test]
+    fn realtime_server_reads_replies_while_waiting_to_send() {
+        let path = sock("rt-big");
+        let server = Server::bind(&path).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        // 960 channels: a tick (or a reply) is 153 600 bytes, as much as the
+        // socket holds, so two frames in a row wait for the reader.
+        let info = BoardLayout::new("big", TickLength::DEFAULT).analog_span(Law::ALaw, 480, 480).build().unwrap();
+        let detached = Arc::new(Mutex::new(0));
+        let mut world = Echo { info, detached: detached.clone(), stop_at_tick: None, ticks: 0 };
+        let stop2 = stop.clone();
+        let h = std::thread::spawn(move || server.run(&mut world, Pace::RealTime, &stop2).unwrap());
+        let mut b = SimBoard::connect(&path, "catching-up").unwrap();
+        let n = b.info().tick_bytes();
+        assert!(n >= 150_000, "{n}");
+        let mut rx = vec![0u8; n];
+        let mut ev = Vec::new();
+        for round in 0..3 {
+            b.read_tick(&mut rx, &mut ev).unwrap();
+            // Held up for five tick periods: the timer fires five times.
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            b.write_tick(&vec![0; n], &[]).unwrap();
+            for i in 0..20 {
+                b.read_tick(&mut rx, &mut ev).unwrap_or_else(|e| panic!("round {round}, tick {i}: {e}"));
+                b.write_tick(&vec![0; n], &[]).unwrap_or_else(|e| panic!("round {round}, reply {i}: {e}"));
+            }
+        }
+        assert_eq!(*detached.lock().unwrap(), 0, "the server dropped a driver that was catching up");
+        b.close("done");
+        stop.store(true, Ordering::Relaxed);
+        h.join().unwrap();
     }
 
     #[test]
