@@ -29,6 +29,7 @@ fn endpoints() -> Vec<Endpoint> {
         ("POST", "/calls/1/unhold", json(r#"{"leg": 1}"#), ALL),
         ("POST", "/calls/1/transfer", json(r#"{"leg": 1, "to": "0009", "mode": "attended"}"#), ALL),
         ("POST", "/calls/1/transfer/complete", None, ALL),
+        ("POST", "/calls/1/transfer/cancel", None, ALL),
         ("POST", "/calls/1/conference", json(r#"{"to": "0009"}"#), ALL),
         ("GET", "/extensions", None, ALL),
         ("POST", "/extensions", json(r#"{"number": "901", "name": "Lobby"}"#), ADMIN),

@@ -307,6 +307,26 @@ fn attended_transfer_consults_then_completes() {
 }
 
 #[test]
+fn attended_transfer_can_be_cancelled() {
+    let api = Api::start();
+    let sup = api.login("super");
+    let (status, body) = api.post("/calls/1/transfer/cancel", &sup, "");
+    assert_eq!(status, 422, "nothing to cancel yet: {body}");
+    assert!(body["error"].as_str().unwrap().contains("no transfer in progress"), "{body}");
+    assert_eq!(api.post("/calls/1/answer", &sup, "").0, 200);
+    let caller_leg = leg(&call(&api, &sup, 1), "13800138000")["leg"].as_i64().unwrap();
+    let body = json!({"leg": caller_leg, "to": "803", "mode": "attended"}).to_string();
+    assert_eq!(api.post("/calls/1/transfer", &sup, &body).0, 200);
+    assert_eq!(leg(&call(&api, &sup, 1), "803")["role"], "consult");
+    let (status, answer) = api.post("/calls/1/transfer/cancel", &sup, "");
+    assert_eq!((status, &answer), (200, &json!({"call": 1})), "{answer}");
+    let c = call(&api, &sup, 1);
+    assert!(c["legs"].as_array().unwrap().iter().all(|l| l["role"] != "consult"), "the consulted leg is gone: {c}");
+    let (status, body) = api.post("/calls/1/transfer/complete", &sup, "");
+    assert_eq!(status, 422, "nothing left to complete: {body}");
+}
+
+#[test]
 fn conference_adds_a_third_party() {
     let api = quiet();
     let agent = api.login("agent");
@@ -337,6 +357,7 @@ fn unknown_calls_and_legs_are_404() {
             ("/calls/99/unhold", r#"{"leg": 1}"#),
             ("/calls/99/transfer", r#"{"leg": 1, "to": "802"}"#),
             ("/calls/99/transfer/complete", ""),
+            ("/calls/99/transfer/cancel", ""),
             ("/calls/99/conference", r#"{"to": "802"}"#),
         ];
         for (path, body) in requests {

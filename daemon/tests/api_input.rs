@@ -30,6 +30,7 @@ fn bad_json_names_the_field() {
         ("/calls/1/hangup", r#"{"leg": 1.5}"#, "leg"),
         ("/calls/1/transfer", r#"{"leg": 1, "to": "802", "mode": "warm"}"#, "mode"),
         ("/calls/1/transfer/complete", r#"{"now": true}"#, "now"),
+        ("/calls/1/transfer/cancel", r#"{"now": true}"#, "now"),
         ("/customers", r#"{"name": "A", "vip": 12345}"#, "vip"),
         ("/customers", r#"{"name": "A", "vip": -1}"#, "vip"),
         ("/customers", r#"{"name": "A", "phones": ["1", 2]}"#, "phones[1]"),

@@ -194,10 +194,17 @@ fn a_transfer_to_the_queue_pops_the_next_agent_with_the_data_the_notes_and_who_t
 
     let view = ok_get(&api, &format!("/calls/{call}"), &alice);
     let caller = leg_of(&view, "caller");
-    // A queue cannot be consulted.
+    // A consultation of the queue: the caller is held while it waits;
+    // cancelled, the caller is back and the queue empty again.
     let body = json!({"leg": caller, "to": "queue:sales", "mode": "attended"}).to_string();
-    let e = refused(&api, &format!("/calls/{call}/transfer"), &alice, &body, 422, None);
-    assert!(e.contains("a queue cannot be consulted"), "{e}");
+    assert_eq!(ok_post(&api, &format!("/calls/{call}/transfer"), &alice, &body), json!({"call": call}));
+    let view = ok_get(&api, &format!("/calls/{call}"), &alice);
+    assert!(view["legs"].as_array().unwrap().iter().any(|l| l["held"] == true), "{view}");
+    assert_eq!(ok_get(&api, "/queues/sales", &alice)["waiting"].as_array().map(Vec::len), Some(1));
+    assert_eq!(ok_post(&api, &format!("/calls/{call}/transfer/cancel"), &alice, ""), json!({"call": call}));
+    let view = ok_get(&api, &format!("/calls/{call}"), &alice);
+    assert!(view["legs"].as_array().unwrap().iter().all(|l| l["held"] == false), "{view}");
+    assert_eq!(ok_get(&api, "/queues/sales", &alice)["waiting"].as_array().map(Vec::len), Some(0));
     let body = json!({"leg": caller, "to": "queue:"}).to_string();
     let e = refused(&api, &format!("/calls/{call}/transfer"), &alice, &body, 400, Some("to"));
     assert_eq!(e, "to: `queue:` names no queue");

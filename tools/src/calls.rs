@@ -72,24 +72,30 @@ pub struct LegArgs {
 #[command(after_help = "\
 Blind:     ctibox transfer 7 --leg 2 803
 Attended:  ctibox transfer 7 --leg 2 803 --attended   (talk to 803 first)
-           ctibox transfer 7 --complete               (then hand the call over)")]
+           ctibox transfer 7 --complete               (then hand the call over)
+           ctibox transfer 7 --cancel                 (or back to the held party)
+To a queue: ctibox transfer 7 --leg 2 queue:sales [--attended]")]
 pub struct TransferArgs {
     #[command(flatten)]
     pub api: ApiArgs,
     /// The call's id (see `ctibox calls`).
     pub call: i64,
     /// The leg whose party is transferred.
-    #[arg(long, value_name = "N", required_unless_present = "complete")]
+    #[arg(long, value_name = "N", required_unless_present_any = ["complete", "cancel"])]
     pub leg: Option<i64>,
-    /// Where to: an extension, a ring group or an outside number.
-    #[arg(required_unless_present = "complete")]
+    /// Where to: an extension, a ring group, an outside number, `agent:ID`
+    /// or `queue:NAME`.
+    #[arg(required_unless_present_any = ["complete", "cancel"])]
     pub to: Option<String>,
     /// Call the target first (consult); finish with --complete.
     #[arg(long)]
     pub attended: bool,
     /// Finish the attended transfer in progress on the call.
-    #[arg(long, conflicts_with_all = ["leg", "to", "attended"])]
+    #[arg(long, conflicts_with_all = ["leg", "to", "attended", "cancel"])]
     pub complete: bool,
+    /// Give up the attended transfer in progress: back to the held party.
+    #[arg(long, conflicts_with_all = ["leg", "to", "attended"])]
+    pub cancel: bool,
 }
 
 #[derive(Debug, Args)]
@@ -292,13 +298,16 @@ pub fn transfer(args: TransferArgs) -> Result<i32> {
     if args.complete {
         return control(&args.api, args.call, "transfer/complete", json!({}), "transfer completed");
     }
+    if args.cancel {
+        return control(&args.api, args.call, "transfer/cancel", json!({}), "transfer cancelled");
+    }
     // clap requires both unless --complete.
     let (Some(leg), Some(to)) = (args.leg, args.to) else {
-        anyhow::bail!("transfer needs --leg N and a target, or --complete")
+        anyhow::bail!("transfer needs --leg N and a target, or --complete, or --cancel")
     };
     let mode = if args.attended { "attended" } else { "blind" };
     let what = if args.attended {
-        format!("leg {leg}: calling {to} (finish with `ctibox transfer {} --complete`)", args.call)
+        format!("leg {leg}: calling {to} (finish with `ctibox transfer {0} --complete`, or `--cancel`)", args.call)
     } else {
         format!("leg {leg} transferred to {to}")
     };

@@ -237,6 +237,17 @@ pub(crate) async fn complete_transfer(
     Ok(done(ask(&state, CoreRequest::CompleteTransfer { call }).await?))
 }
 
+pub(crate) async fn cancel_transfer(
+    State(state): State<ApiState>,
+    Caller(session): Caller,
+    Path(id): Path<String>,
+    OptionalJson(NoBody {}): OptionalJson<NoBody>,
+) -> Result<Json<CallDone>, ApiError> {
+    let call = call_id(&id)?;
+    check_agent_call(&state, &session, call).await?;
+    Ok(done(ask(&state, CoreRequest::CancelTransfer { call }).await?))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ConferenceBody {

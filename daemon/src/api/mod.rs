@@ -149,6 +149,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/calls/{id}/unhold", post(calls::unhold))
         .route("/calls/{id}/transfer", post(calls::transfer))
         .route("/calls/{id}/transfer/complete", post(calls::complete_transfer))
+        .route("/calls/{id}/transfer/cancel", post(calls::cancel_transfer))
         .route("/calls/{id}/conference", post(calls::conference))
         .route("/calls/{id}/notes", post(calls::add_note))
         .route("/calls/{id}/data", post(calls::set_data))

@@ -395,6 +395,28 @@ impl Model {
                     }
                 }
             }
+            CoreRequest::CancelTransfer { call } => {
+                let view = self.call_mut(call)?;
+                let before = view.legs.len();
+                view.legs.retain(|l| l.role != "consult");
+                let consulted = view.legs.len() != before;
+                // A consultation of a queue: a held party, the call waiting.
+                let held = view.legs.iter().any(|l| l.held);
+                let queued = held && self.acd.leave(call, false, self.board_ms).is_some();
+                if !consulted && !queued {
+                    return Err(CoreError::InvalidState(format!("call {call} has no transfer in progress")));
+                }
+                if let Some(c) = self.calls.get_mut(&call) {
+                    for l in c.legs.iter_mut().filter(|l| l.held) {
+                        l.held = false;
+                        l.status = LegStatus::Up;
+                    }
+                }
+                self.publish_call(call);
+                self.dirty_queues = true;
+                self.acd_route();
+                Ok(CoreReply::Ok { call: Some(call) })
+            }
             CoreRequest::AddNote { call, author, text } => {
                 let text = check_note(&text)?.to_string();
                 let at_ms = self.board_ms;
@@ -688,15 +710,12 @@ impl Model {
         mode: TransferMode,
         by: Option<String>,
     ) -> CoreResult {
-        if mode == TransferMode::Attended {
-            return Err(CoreError::InvalidState(format!(
-                "transfer of call {call} to `queue:{queue}`: a queue cannot be consulted; transfer blind"
-            )));
-        }
         let now = self.board_ms;
         // Queued before the agent's call ends, as the core does, so the
-        // router does not give the caller straight back.
-        let gone = self.transferring_legs(call, moved);
+        // router does not give the caller straight back. A consultation
+        // keeps the transferring legs (the core has the transferring party
+        // wait in the queue; here the call simply waits).
+        let gone = if mode == TransferMode::Attended { Vec::new() } else { self.transferring_legs(call, moved) };
         self.acd.enqueue(call, queue, Entry::default(), now).map_err(|r| CoreError::Acd(r.to_string()))?;
         if let Some(c) = self.calls.get_mut(&call) {
             c.vars.insert("queue".into(), queue.to_string());

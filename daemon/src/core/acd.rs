@@ -112,7 +112,9 @@ impl Core {
         let level = |key: &str| vars.get(key).and_then(|p| p.trim().parse::<u8>().ok()).unwrap_or(0);
         let priority = level("priority").max(level("customer_vip")).min(9);
         let skills = vars.get("skills").map(|s| parse_skills(s)).unwrap_or_default();
-        let sticky = vars.get("customer_agent").filter(|a| !a.is_empty()).cloned();
+        // Not held for the personal manager who is moving the call on.
+        let sticky =
+            vars.get("customer_agent").filter(|a| !a.is_empty() && vars.get("transferred_by") != Some(*a)).cloned();
         let entry = Entry { priority, skills: skills.clone(), sticky: sticky.clone() };
         let now_ms = self.now.as_ms();
         match self.acd.enqueue(call, queue, entry, now_ms) {
@@ -144,8 +146,12 @@ impl Core {
                     at: self.stamp(),
                 });
                 return match refusal {
+                    // A campaign's party or an agent consulting the queue
+                    // is not sent on elsewhere.
                     Refusal::Full { .. } | Refusal::Empty(_)
-                        if qc.overflow != Target::Hangup && !self.is_campaign_call(call) =>
+                        if qc.overflow != Target::Hangup
+                            && !self.is_campaign_call(call)
+                            && self.calls.get(&call).is_none_or(|c| c.consult.is_none()) =>
                     {
                         self.overflow(call, &qc.overflow, &refusal.to_string())
                     }
@@ -328,6 +334,14 @@ impl Core {
                         detail: serde_json::json!({"why": why}),
                         at: self.stamp(),
                     });
+                    // An agent's consultation: back to the held party.
+                    if let Some(q) = &q
+                        && let Some(cons) = self.calls.get(&call).and_then(|c| c.consult).filter(|c| c.by == q.leg)
+                    {
+                        self.stop_queue_media(q);
+                        self.cancel_consult(call, cons.by, cons.held);
+                        continue;
+                    }
                     if q.as_ref().is_some_and(|q| q.callback.is_some()) {
                         // Nobody to call back for: the request is dropped.
                         self.end_call(call, HangupCause::NoAnswer, "callback request expired in the queue");
@@ -531,6 +545,9 @@ impl Core {
     pub(crate) fn acd_detected(&mut self, ch: ChannelId, event: &DetectorEvent) -> bool {
         let DetectorEvent::DtmfBegin { digit, .. } = event else { return false };
         let Some((call, _)) = self.chan(ch).and_then(|c| c.call) else { return false };
+        if self.consult_in_queue(call) {
+            return false;
+        }
         let Some(q) = self.queued.get(&call) else { return false };
         if q.channel != ch || q.callback.is_some() || !q.offers.is_empty() {
             return false;

@@ -286,6 +286,12 @@ pub enum CoreRequest {
     CompleteTransfer {
         call: CallId,
     },
+    /// Give up an attended transfer: the consulted party (or the queue the
+    /// consultation waits in) is dropped and the held party is back with the
+    /// transferring one.
+    CancelTransfer {
+        call: CallId,
+    },
     /// Add `to` to the call as a third party.
     Conference {
         call: CallId,

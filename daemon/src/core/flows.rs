@@ -275,6 +275,7 @@ impl Core {
         let now = self.now;
         self.ivr_call_gone(call);
         self.acd_call_gone(call);
+        self.consult_was.remove(&call);
         self.campaign_call_gone(call);
         let Some(mut c) = self.calls.remove(&call) else { return };
         // A caller who only got a tone (answer_and_tone) ends the call
@@ -834,7 +835,11 @@ impl Core {
                 return;
             }
             if leg == cons.held {
-                // The waiting party left: the consultation is just a call.
+                // The waiting party left: the consultation is just a call
+                // (one still waiting in a queue has nobody to hand over:
+                // it leaves the queue).
+                self.consult_queue_leave(call, "the held party hung up");
+                self.consult_over(call, false);
                 if let Some(c) = self.calls.get_mut(&call) {
                     c.consult = None;
                 }
@@ -1009,9 +1014,13 @@ impl Core {
         if let Some(ch) = ch {
             self.set_status(ch, ChannelStatus::Talking);
         }
-        let r = self.resolve(number).and_then(|d| {
-            let purpose = RingPurpose::Consult { by: cons.by, held: cons.held };
-            self.ring_for_transfer(call, &d, purpose, LegRole::Consult, Some(cons.by))
+        let r = self.resolve(number).and_then(|d| match d {
+            // A number that leads to a queue: consult the queue's next agent.
+            Destination::Queue(q) => self.consult_enqueue(call, cons.by, cons.held, &q),
+            d => {
+                let purpose = RingPurpose::Consult { by: cons.by, held: cons.held };
+                self.ring_for_transfer(call, &d, purpose, LegRole::Consult, Some(cons.by))
+            }
         });
         if let Err(e) = r {
             self.journal(JournalOp::CallEvent {
@@ -1028,6 +1037,8 @@ impl Core {
     /// Give up a consultation: end the consulted legs, take the waiting
     /// party off hold.
     pub(crate) fn cancel_consult(&mut self, call: CallId, by: LegId, held: LegId) {
+        self.consult_queue_leave(call, "consultation cancelled");
+        self.consult_over(call, true);
         let others: Vec<LegId> = self
             .calls
             .get(&call)
@@ -1061,6 +1072,9 @@ impl Core {
     /// are connected; the consulting party leaves.
     pub(crate) fn complete_transfer(&mut self, call: CallId) {
         let Some(cons) = self.calls.get(&call).and_then(|c| c.consult) else { return };
+        if self.consult_queue_handover(call, cons) {
+            return;
+        }
         let target: Option<(LegId, LegStatus, String)> = self.calls.get(&call).and_then(|c| {
             c.live_legs().find(|l| l.id != cons.by && l.id != cons.held).map(|l| (l.id, l.status, l.party.clone()))
         });
@@ -1069,6 +1083,7 @@ impl Core {
             self.cancel_consult(call, cons.by, cons.held);
             return;
         };
+        self.consult_over(call, false);
         let by_ext = self.calls.get(&call).and_then(|c| c.leg(cons.by)).map(|l| l.party.clone());
         if let Some(c) = self.calls.get_mut(&call) {
             c.consult = None;

@@ -125,6 +125,9 @@ pub struct Core {
     dnc_during_read: Vec<String>,
     /// Preview dialling: numbers shown to agents, by agent.
     previews: BTreeMap<String, campaign::Preview>,
+    /// Attended transfers to a queue under way: the call's
+    /// `transferred_by` before the consultation (put back if cancelled).
+    consult_was: BTreeMap<CallId, Option<String>>,
 }
 
 /// What a core needs besides the engine and the records.
@@ -210,6 +213,7 @@ impl Core {
             campaign_calls: BTreeMap::new(),
             dnc_during_read: Vec::new(),
             previews: BTreeMap::new(),
+            consult_was: BTreeMap::new(),
             records_db,
         }
     }

@@ -27,6 +27,14 @@ impl Core {
                 self.complete_transfer(call);
                 Ok(CoreReply::Ok { call: Some(call) })
             }
+            CoreRequest::CancelTransfer { call } => {
+                self.call_ref(call)?;
+                let Some(cons) = self.calls.get(&call).and_then(|c| c.consult) else {
+                    return Err(CoreError::InvalidState(format!("call {call} has no transfer in progress")));
+                };
+                self.cancel_consult(call, cons.by, cons.held);
+                Ok(CoreReply::Ok { call: Some(call) })
+            }
             CoreRequest::Conference { call, to } => self.api_conference(call, &to),
             CoreRequest::AddNote { call, author, text } => self.add_note(call, &author, &text),
             CoreRequest::SetCallData { call, author, key, value } => self.set_call_data(call, &author, &key, &value),
@@ -184,9 +192,10 @@ impl Core {
         let transferer = others.iter().find(|l| l.status == LegStatus::Up && !self.is_monitor(l.id)).cloned();
         if let Destination::Queue(queue) = &dest {
             if mode == TransferMode::Attended {
-                return Err(CoreError::InvalidState(format!(
-                    "transfer of call {call} to `{to}`: a queue cannot be consulted; transfer blind"
-                )));
+                let Some(by) = transferer else {
+                    return Err(CoreError::InvalidState(format!("call {call} has nobody to consult with")));
+                };
+                return self.consult_queue(call, by.id, leg, queue);
             }
             return self.transfer_to_queue(call, &moved, transferer.as_ref().map(|t| t.id), queue);
         }

@@ -7,10 +7,21 @@
 //!   free: not offered or on a queue call, and its phone not in use
 //!   ([`agent_seat`]; an agent not ready or in wrap-up is still rung: a
 //!   person transferring to a colleague by name means it);
-//! - `queue:NAME`: blind only; the moved party waits in the queue again
-//!   (a queue `transfer` event names the queue and the agent who moved it,
+//! - `queue:NAME`, blind: the moved party waits in the queue again (a
+//!   queue `transfer` event names the queue and the agent who moved it,
 //!   then the usual `enter`), the transferring agent's leg ends, so the
 //!   ACD sees that agent's call end (wrap-up);
+//! - `queue:NAME`, attended ([`Core::consult_queue`]): the moved party is
+//!   held and the transferring party waits in the queue in its place
+//!   (music, announcements). The agent the queue gives it to is offered
+//!   the call with the held party's screen pop and talks to the
+//!   transferring party first; completing connects the held party to that
+//!   agent. Completed (or hung up on) before an agent answers, the held
+//!   party takes the place in the queue: a blind transfer after all.
+//!   Cancelled, timed out (`max_wait`), or the held party gone: the
+//!   consultation leaves the queue (a `leave` event) and the held party is
+//!   back. A queue that refuses it (full, nobody logged in) is an error to
+//!   the agent, never an overflow;
 //! - anything else: an extension, ring group or number, through the dial
 //!   plan ([`Core::resolve`]), which may itself lead to a queue.
 //!
@@ -22,15 +33,14 @@
 //! phone's flash) gets a screen pop then, with `transferred_by` the agent
 //! transferring.
 //!
-//! Not done: `agent:ID` in dial plans and IVR transfer nodes; attended
-//! transfers to a queue (a queue cannot be consulted).
+//! Not done: `agent:ID` in dial plans and IVR transfer nodes.
 
 use std::collections::BTreeSet;
 
 use super::Core;
 use super::api::{AgentUnavailable, AgentView, CallId, CoreError, CoreReply, CtiEventKind, LegId, LegStatus};
 use super::flows::Destination;
-use super::model::{Leg, RingPurpose};
+use super::model::{Consult, Leg, Media, RingPurpose};
 use crate::acd::AgentState;
 use crate::records::{HangupCause, JournalOp, LegRole, QueueEventKind, TransferKind};
 
@@ -175,6 +185,154 @@ impl Core {
         self.dirty_calls.insert(call);
         self.reconnect(call);
         Ok(CoreReply::Ok { call: Some(call) })
+    }
+
+    /// An attended transfer to `queue`: the party on `held` waits on hold
+    /// while the consulting party on `by` waits in the queue (see the
+    /// module doc).
+    pub(crate) fn consult_queue(
+        &mut self,
+        call: CallId,
+        by: LegId,
+        held: LegId,
+        queue: &str,
+    ) -> Result<CoreReply, CoreError> {
+        if let Some(q) = self.queued.get(&call) {
+            return Err(CoreError::InvalidState(format!(
+                "call {call} is still waiting in queue `{}`: only a call someone took can be transferred to a queue",
+                q.queue
+            )));
+        }
+        self.start_consult(call, by, held);
+        if let Err(e) = self.consult_enqueue(call, by, held, queue) {
+            self.cancel_consult(call, by, held);
+            return Err(e);
+        }
+        Ok(CoreReply::Ok { call: Some(call) })
+    }
+
+    /// A consultation already started (the held party on hold) goes to
+    /// wait in `queue`: from the API, or a phone that flashed and dialled
+    /// a number the dial plan sends to a queue. On an error nothing is
+    /// queued and the consultation is as it was.
+    pub(crate) fn consult_enqueue(
+        &mut self,
+        call: CallId,
+        by: LegId,
+        held: LegId,
+        queue: &str,
+    ) -> Result<(), CoreError> {
+        if self.config.queue(queue).is_none() {
+            return Err(CoreError::Acd(format!("there is no queue `{queue}`")));
+        }
+        let by_agent = self.agent_on_leg(call, Some(by));
+        let party = self.calls.get(&call).and_then(|c| c.leg(held)).map(|l| l.party.clone()).unwrap_or_default();
+        self.journal(JournalOp::QueueEvent {
+            call,
+            queue: queue.to_string(),
+            kind: QueueEventKind::Transfer,
+            agent: by_agent.clone(),
+            position: None,
+            wait_ms: None,
+            detail: serde_json::json!({"leg": held.0, "party": party, "mode": "consult"}),
+            at: self.stamp(),
+        });
+        let was = self.set_transferred_by(call, by_agent);
+        if let Err(e) = self.enqueue_leg(call, queue, Some(by)) {
+            self.set_transferred_by(call, was);
+            return Err(e);
+        }
+        self.consult_was.insert(call, was);
+        Ok(())
+    }
+
+    /// Whether the call's consultation is waiting in a queue.
+    pub(crate) fn consult_in_queue(&self, call: CallId) -> bool {
+        let by = self.calls.get(&call).and_then(|c| c.consult).map(|c| c.by);
+        by.is_some_and(|by| self.queued.get(&call).is_some_and(|q| q.leg == by))
+    }
+
+    /// The consulting party completes (or hangs up) while its consultation
+    /// still waits in a queue: the held party takes its place there, as in
+    /// a blind transfer, and the consulting party leaves. False when the
+    /// consultation is not waiting in a queue.
+    pub(crate) fn consult_queue_handover(&mut self, call: CallId, cons: Consult) -> bool {
+        if !self.consult_in_queue(call) {
+            return false;
+        }
+        let Some(held_ch) =
+            self.calls.get(&call).and_then(|c| c.leg(cons.held)).filter(|l| l.is_live()).map(|l| l.channel)
+        else {
+            return false;
+        };
+        let Some(q) = self.queued.get_mut(&call) else { return false };
+        let (queue, old_ch) = (q.queue.clone(), q.channel);
+        q.leg = cons.held;
+        q.channel = held_ch;
+        q.announcing = None;
+        if self.chan(old_ch).is_some_and(|c| c.media != Media::None) {
+            self.set_media(old_ch, Media::None);
+        }
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.consult = None;
+            if let Some(h) = c.leg_mut(cons.held) {
+                h.held = false;
+            }
+        }
+        self.consult_was.remove(&call);
+        self.journal(JournalOp::Transfer {
+            call,
+            kind: TransferKind::Blind,
+            from_leg: Some(cons.held),
+            to_leg: None,
+            target: format!("queue:{queue}"),
+            at: self.stamp(),
+        });
+        let released = self.calls.get(&call).and_then(|c| c.leg(cons.by)).is_none_or(|l| !l.is_live());
+        self.end_leg(call, cons.by, HangupCause::Normal, &format!("transferred to queue {queue}"), released);
+        self.dirty_calls.insert(call);
+        self.dirty_queues = true;
+        self.reconnect(call);
+        true
+    }
+
+    /// A consultation waiting in a queue is given up (`why`): it leaves the
+    /// queue and the phones rung for it stop. False when it was not
+    /// waiting in a queue.
+    pub(crate) fn consult_queue_leave(&mut self, call: CallId, why: &str) -> bool {
+        if !self.consult_in_queue(call) {
+            return false;
+        }
+        let Some(q) = self.queued.remove(&call) else { return false };
+        if let Some((queue, wait)) = self.acd.leave(call, false, self.now.as_ms()) {
+            self.journal(JournalOp::QueueEvent {
+                call,
+                queue,
+                kind: QueueEventKind::Leave,
+                agent: None,
+                position: None,
+                wait_ms: Some(wait as i64),
+                detail: serde_json::json!({"why": why}),
+                at: self.stamp(),
+            });
+        }
+        self.stop_queue_media(&q);
+        for (_, leg) in &q.offers {
+            self.end_leg(call, *leg, HangupCause::Cancelled, why, false);
+        }
+        self.dirty_queues = true;
+        self.acd_events();
+        true
+    }
+
+    /// The consultation is over (completed or cancelled): what it set
+    /// aside is settled; `cancelled` puts `transferred_by` back.
+    pub(crate) fn consult_over(&mut self, call: CallId, cancelled: bool) {
+        if let Some(was) = self.consult_was.remove(&call)
+            && cancelled
+        {
+            self.set_transferred_by(call, was);
+        }
     }
 
     /// Set (or clear) the `transferred_by` variable of a call; its value
