@@ -64,9 +64,11 @@ struct PortArgs {
     /// Every phone answers by itself after this many rings.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     answer: Option<u32>,
-    /// A phone hangs up this many seconds after it answered a call.
-    #[arg(long)]
-    talk: Option<f64>,
+    /// A phone hangs up this many seconds after it answered a call; a
+    /// range `MIN-MAX` spreads the phones evenly over it (the first talks
+    /// MIN, the last MAX), so their calls do not all end together.
+    #[arg(long, value_name = "SECS|MIN-MAX")]
+    talk: Option<String>,
     /// A phone hangs up this many seconds after the board releases its call
     /// (loop current withdrawn while it is off-hook).
     #[arg(long)]
@@ -91,19 +93,40 @@ impl PortArgs {
                 Some(s) => bail!("--{name}: {s} is not a number of seconds between 0 and 86400"),
             }
         };
-        let talk = secs("talk", self.talk)?;
+        let (talk_min, talk_max) = match self.talk.as_deref().map(str::trim) {
+            None => (None, None),
+            Some(t) => {
+                let number = |v: &str| {
+                    v.trim().parse::<f64>().map_err(|_| anyhow::anyhow!("--talk: `{t}` is not SECS or MIN-MAX"))
+                };
+                let (a, b) = match t.split_once('-') {
+                    Some((a, b)) => (number(a)?, number(b)?),
+                    None => (number(t)?, number(t)?),
+                };
+                if a > b {
+                    bail!("--talk: the range {t} runs backwards");
+                }
+                (secs("talk", Some(a))?, secs("talk", Some(b))?)
+            }
+        };
+        let talk = |i: u16| -> Option<Duration> {
+            let (a, b) = (talk_min?.as_ms(), talk_max?.as_ms());
+            let span = u64::from(cfg.fxs.saturating_sub(1).max(1));
+            Some(Duration::from_ms(a + (b - a) * u64::from(i) / span))
+        };
         let release = secs("release", self.release)?;
         cfg.lines = (0..cfg.fxo)
             .map(|i| LineConfig { caller_id: cid, ..LineConfig::new(format!("{}", 8000 + u32::from(i) + 1)) })
             .collect();
-        cfg.phones = (0..cfg.fxs)
+        let phones = (0..cfg.fxs)
             .map(|i| PhoneConfig {
                 auto_answer_rings: self.answer,
-                talk_for: talk,
+                talk_for: talk(i),
                 hang_up_on_release: release,
                 ..PhoneConfig::new(format!("{}", 801 + u32::from(i)))
             })
             .collect();
+        cfg.phones = phones;
         Ok(())
     }
 }
@@ -443,14 +466,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 mod tests {
     use super::*;
 
-    fn ports(cid: &str, answer: Option<u32>, talk: Option<f64>, release: Option<f64>) -> PortArgs {
-        PortArgs { cid: cid.into(), answer, talk, release }
+    fn ports(cid: &str, answer: Option<u32>, talk: Option<&str>, release: Option<f64>) -> PortArgs {
+        PortArgs { cid: cid.into(), answer, talk: talk.map(str::to_string), release }
     }
 
     #[test]
     fn serve_options_set_every_line_and_phone() {
         let mut cfg = WorldConfig { fxo: 3, fxs: 2, ..WorldConfig::default() };
-        ports("FSK", Some(1), Some(30.0), Some(0.5)).apply(&mut cfg).unwrap();
+        ports("FSK", Some(1), Some("30"), Some(0.5)).apply(&mut cfg).unwrap();
         assert_eq!(cfg.lines.len(), 3);
         assert!(cfg.lines.iter().all(|l| l.caller_id == CallerIdMode::Fsk));
         assert_eq!(cfg.lines[2].number, "8003");
@@ -468,12 +491,22 @@ mod tests {
     }
 
     #[test]
+    fn a_talk_range_spreads_the_phones_over_it() {
+        let mut cfg = WorldConfig { fxo: 0, fxs: 5, ..WorldConfig::default() };
+        ports("off", Some(1), Some("20-40"), None).apply(&mut cfg).unwrap();
+        let talk: Vec<u64> = cfg.phones.iter().map(|p| p.talk_for.unwrap().as_ms()).collect();
+        assert_eq!(talk, [20_000, 25_000, 30_000, 35_000, 40_000]);
+    }
+
+    #[test]
     fn bad_serve_options_name_the_option() {
         let mut cfg = WorldConfig::default();
         let e = ports("v23", None, None, None).apply(&mut cfg).unwrap_err().to_string();
         assert!(e.contains("--cid") && e.contains("v23"), "{e}");
-        let e = ports("off", None, Some(-1.0), None).apply(&mut cfg).unwrap_err().to_string();
-        assert!(e.starts_with("--talk:"), "{e}");
+        for bad in ["-1", "ten", "40-20", "0"] {
+            let e = ports("off", None, Some(bad), None).apply(&mut cfg).unwrap_err().to_string();
+            assert!(e.starts_with("--talk:"), "{bad}: {e}");
+        }
         let e = ports("off", None, None, Some(f64::NAN)).apply(&mut cfg).unwrap_err().to_string();
         assert!(e.starts_with("--release:"), "{e}");
     }

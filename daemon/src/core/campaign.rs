@@ -312,7 +312,7 @@ impl Core {
             return;
         };
         let caller = (spec.caller_id.clone().unwrap_or_default(), format!("campaign {name}"));
-        let call = self.new_call(Direction::Outbound, caller, dial.number.clone());
+        let call = self.new_call(Direction::Outbound, caller, dial.number.clone(), Some(ch));
         let started = self.stamp();
         self.journal(JournalOp::CampaignDial { number: dial.number_id, call, at: started });
         if let Some(c) = self.calls.get_mut(&call) {
@@ -850,7 +850,8 @@ impl Core {
         }
         let Some(p) = self.previews.remove(agent) else { return Ok(CoreReply::Ok { call: None }) };
         let name = self.acd.agent_spec(agent).map(|a| a.name.clone()).unwrap_or_default();
-        let call = self.new_call(Direction::Outbound, (p.extension.clone(), name), p.dial.number.clone());
+        let seat = self.config.extension(&p.extension).map(|e| e.channel);
+        let call = self.new_call(Direction::Outbound, (p.extension.clone(), name), p.dial.number.clone(), seat);
         let started = self.stamp();
         self.journal(JournalOp::CampaignDial { number: p.dial.number_id, call, at: started });
         if let Some(c) = self.calls.get_mut(&call) {

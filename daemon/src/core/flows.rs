@@ -111,7 +111,16 @@ impl Core {
 
     // --- creating and ending calls and legs ------------------------------
 
-    pub(crate) fn new_call(&mut self, direction: Direction, caller: (String, String), called: String) -> CallId {
+    /// A new call, journalled with the channel it came in on or goes out
+    /// from (`channel`: the line rung, the phone that dialled, the trunk
+    /// line seized; `None` when not known yet).
+    pub(crate) fn new_call(
+        &mut self,
+        direction: Direction,
+        caller: (String, String),
+        called: String,
+        channel: Option<ChannelId>,
+    ) -> CallId {
         let id = self.records.next_call_id();
         let call = Call {
             id,
@@ -135,7 +144,7 @@ impl Core {
             caller_number: call.caller_number.clone(),
             caller_name: call.caller_name.clone(),
             called_number: call.called_number.clone(),
-            channel: None,
+            channel: channel.map(|c| u32::from(c.0)),
             at: self.stamp(),
         });
         self.calls.insert(id, call);
@@ -507,8 +516,12 @@ impl Core {
         let Some(ChanRole::Trunk(trunk)) = self.chan(ch).map(|c| c.role.clone()) else { return };
         let Some(t) = self.config.trunk(&trunk).cloned() else { return };
         let (number, name) = cid_text(&caller_id);
-        let call =
-            self.new_call(Direction::Inbound, (number.clone(), name.clone()), t.number.clone().unwrap_or_default());
+        let call = self.new_call(
+            Direction::Inbound,
+            (number.clone(), name.clone()),
+            t.number.clone().unwrap_or_default(),
+            Some(ch),
+        );
         self.add_leg(call, ch, LegRole::Caller, number.clone(), LegStatus::Ringing, false);
         self.set_status(ch, ChannelStatus::Ringing);
         self.lookup_caller(call, &number);
@@ -900,7 +913,7 @@ impl Core {
             Ok(Destination::Outside { .. }) => Direction::Outbound,
             _ => Direction::Internal,
         };
-        let call = self.new_call(direction, extension_caller(&self.config, &ext), number.to_string());
+        let call = self.new_call(direction, extension_caller(&self.config, &ext), number.to_string(), Some(ch));
         let leg = self.add_leg(call, ch, LegRole::Caller, ext.clone(), LegStatus::Up, false);
         if let Some(c) = self.calls.get_mut(&call) {
             c.answered = None;

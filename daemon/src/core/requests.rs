@@ -74,7 +74,7 @@ impl Core {
             Destination::Outside { .. } => Direction::Outbound,
             _ => Direction::Internal,
         };
-        let call = self.new_call(direction, extension_caller(&self.config, from), to.to_string());
+        let call = self.new_call(direction, extension_caller(&self.config, from), to.to_string(), Some(ext.channel));
         // The extension's phone shows who it will be connected to.
         if let Some(c) = self.calls.get_mut(&call) {
             c.caller_number = to.to_string();
