@@ -163,6 +163,10 @@ struct Session<'w, W: SimWorld> {
     reply_audio: Vec<u8>,
     commands: Vec<BoardCommand>,
     reply_commands: Vec<BoardCommand>,
+    /// Commands of replies that came after their tick had played out as a
+    /// slip: their audio is gone, but a hook or ring command still takes
+    /// effect (late), at the next tick, as a card would carry it out.
+    late_commands: Vec<BoardCommand>,
     events: Vec<BoardEvent>,
     writer: Writer,
     report: ServeReport,
@@ -186,6 +190,7 @@ impl<'w, W: SimWorld> Session<'w, W> {
             reply_audio: vec![0u8; n],
             commands: Vec::with_capacity(256),
             reply_commands: Vec::with_capacity(256),
+            late_commands: Vec::with_capacity(256),
             events: Vec::with_capacity(256),
             writer: Writer::with_capacity(n + 4096),
             report: ServeReport::default(),
@@ -314,6 +319,11 @@ impl<'w, W: SimWorld> Session<'w, W> {
     fn step(&mut self) {
         let now = self.now();
         self.events.clear();
+        if !self.late_commands.is_empty() {
+            // The late ones were sent first.
+            self.late_commands.append(&mut self.commands);
+            std::mem::swap(&mut self.late_commands, &mut self.commands);
+        }
         self.world.tick(now, &self.from_driver, &self.commands, &mut self.to_driver, &mut self.events);
         for ev in &self.events {
             self.signals.apply_event(ev);
@@ -462,8 +472,19 @@ impl<'w, W: SimWorld> Session<'w, W> {
                     Err(e) => return Some(ConnFate::Drop(format!("bad REPLY: {e}"))),
                 };
                 if c.awaiting != Some(number) {
-                    // A late reply to a tick already played out as a slip.
+                    // A late reply to a tick already played out as a slip:
+                    // its audio is dropped, its commands are carried out
+                    // at the next tick.
                     if self.pace == Pace::RealTime && number < self.tick {
+                        for cmd in &self.reply_commands {
+                            if let Err(e) = check_command(&self.info, cmd) {
+                                return Some(ConnFate::Drop(format!("bad command in tick {number}: {e}")));
+                            }
+                        }
+                        for cmd in &self.reply_commands {
+                            self.signals.apply_command(cmd);
+                        }
+                        self.late_commands.append(&mut self.reply_commands);
                         return Some(ConnFate::Keep);
                     }
                     return Some(ConnFate::Drop(format!(
@@ -505,6 +526,7 @@ impl<'w, W: SimWorld> Session<'w, W> {
         }
         fill_idle(&self.info, &mut self.from_driver);
         self.commands.clear();
+        self.late_commands.clear();
     }
 }
 
@@ -591,6 +613,8 @@ mod tests {
         detached: Arc<Mutex<u32>>,
         stop_at_tick: Option<u64>,
         ticks: u64,
+        /// Every command the world was given, with its tick.
+        seen: Arc<Mutex<Vec<(u64, BoardCommand)>>>,
     }
     impl SimWorld for Echo {
         fn info(&self) -> &BoardInfo {
@@ -600,11 +624,12 @@ mod tests {
             &mut self,
             now: BoardTime,
             from_driver: &[u8],
-            _commands: &[BoardCommand],
+            commands: &[BoardCommand],
             to_driver: &mut [u8],
             events: &mut Vec<BoardEvent>,
         ) {
             self.ticks += 1;
+            self.seen.lock().unwrap().extend(commands.iter().map(|c| (self.ticks, *c)));
             to_driver.copy_from_slice(from_driver);
             if now == BoardTime::from_ms(100) {
                 events.push(BoardEvent::channel(now, ChannelId(1), EventKind::RingOn));
@@ -621,7 +646,7 @@ mod tests {
     fn echo(stop_at_tick: Option<u64>) -> (Echo, Arc<Mutex<u32>>) {
         let info = BoardLayout::new("echo", TickLength::DEFAULT).analog_span(Law::ALaw, 2, 2).build().unwrap();
         let d = Arc::new(Mutex::new(0));
-        (Echo { info, detached: d.clone(), stop_at_tick, ticks: 0 }, d)
+        (Echo { info, detached: d.clone(), stop_at_tick, ticks: 0, seen: Arc::default() }, d)
     }
 
     fn sock(name: &str) -> PathBuf {
@@ -731,7 +756,7 @@ mod tests {
         // socket holds, so two frames in a row wait for the reader.
         let info = BoardLayout::new("big", TickLength::DEFAULT).analog_span(Law::ALaw, 480, 480).build().unwrap();
         let detached = Arc::new(Mutex::new(0));
-        let mut world = Echo { info, detached: detached.clone(), stop_at_tick: None, ticks: 0 };
+        let mut world = Echo { info, detached: detached.clone(), stop_at_tick: None, ticks: 0, seen: Arc::default() };
         let stop2 = stop.clone();
         let h = std::thread::spawn(move || server.run(&mut world, Pace::RealTime, &stop2).unwrap());
         let mut b = SimBoard::connect(&path, "catching-up").unwrap();
@@ -753,6 +778,43 @@ mod tests {
         b.close("done");
         stop.store(true, Ordering::Relaxed);
         h.join().unwrap();
+    }
+
+    /// A reply that comes after its tick played out (a slip) loses its
+    /// audio, not its commands: the off-hook in it reaches the world at the
+    /// next tick, as a card carries out a hook change whenever it is made.
+    #[test]
+    fn a_late_replys_commands_still_take_effect() {
+        let path = sock("rt-late");
+        let server = Server::bind(&path).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (mut world, _) = echo(None);
+        let seen = world.seen.clone();
+        let stop2 = stop.clone();
+        let h = std::thread::spawn(move || server.run(&mut world, Pace::RealTime, &stop2).unwrap());
+        let mut b = SimBoard::connect(&path, "late").unwrap();
+        let n = b.info().tick_bytes();
+        let mut rx = vec![0u8; n];
+        let mut ev = Vec::new();
+        for _ in 0..3 {
+            b.read_tick(&mut rx, &mut ev).unwrap();
+            b.write_tick(&vec![0; n], &[]).unwrap();
+        }
+        // Late by three tick periods, with an off-hook in the reply.
+        b.read_tick(&mut rx, &mut ev).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(70));
+        let off_hook = BoardCommand::new(ChannelId(1), CommandKind::OffHook);
+        b.write_tick(&vec![0; n], &[off_hook]).unwrap();
+        for _ in 0..10 {
+            b.read_tick(&mut rx, &mut ev).unwrap();
+            b.write_tick(&vec![0; n], &[]).unwrap();
+        }
+        assert!(b.stats().slips >= 1, "a 70 ms stall in 20 ms ticks must slip");
+        b.close("done");
+        stop.store(true, Ordering::Relaxed);
+        h.join().unwrap();
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.iter().filter(|(_, c)| *c == off_hook).count(), 1, "the late off-hook, once: {seen:?}");
     }
 
     #[test]
