@@ -165,7 +165,7 @@ fn order_status_is_spoken_with_the_right_number_and_date() {
   { do = "dtmf", digits = "3" },
   { wait_for = "silence", for = "1500ms", timeout = "30s", desc = "asked for the order number" },
   { do = "dtmf", digits = "10001#" },
-  { wait_for = "silence", for = "1500ms", timeout = "90s", desc = "status, date and the menu again" },
+  { wait_for = "silence", for = "3s", timeout = "90s", desc = "status, date and the menu again" },
   { do = "hangup" },
 "#,
         "",

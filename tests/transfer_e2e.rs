@@ -249,23 +249,26 @@ fn agent(a: &str) -> Option<String> {
     Some(a.to_string())
 }
 
+/// The queue events of a call agent 1 took and handed on through the queue
+/// to agent 2.
+fn through_the_queue_twice() -> Vec<(QueueEventKind, Option<String>)> {
+    use QueueEventKind as K;
+    vec![
+        (K::Enter, None),
+        (K::Offer, agent("1001")),
+        (K::Answer, agent("1001")),
+        (K::Transfer, agent("1001")),
+        (K::Enter, None),
+        (K::Offer, agent("1002")),
+        (K::Answer, agent("1002")),
+    ]
+}
+
 #[test]
 fn a_blind_transfer_to_the_queue_brings_the_caller_to_the_next_agent_with_the_data_and_the_note() {
     let (run, seen) = run_transfer("xfer-queue", "queue:q", TransferMode::Blind, false);
     let c = common_checks(&run, &seen);
-    use QueueEventKind as K;
-    assert_eq!(
-        queue_events(&run, &c),
-        [
-            (K::Enter, None),
-            (K::Offer, agent("1001")),
-            (K::Answer, agent("1001")),
-            (K::Transfer, agent("1001")),
-            (K::Enter, None),
-            (K::Offer, agent("1002")),
-            (K::Answer, agent("1002")),
-        ]
-    );
+    assert_eq!(queue_events(&run, &c), through_the_queue_twice());
     assert_eq!(legs(&c), [("caller", Some(1), true), ("agent", Some(5), true), ("agent", Some(6), true)], "{c:#?}");
     assert_eq!(c.transfers.len(), 1, "{:#?}", c.transfers);
     let t = &c.transfers[0];
@@ -316,19 +319,7 @@ fn a_consult_transfer_to_another_agents_extension_keeps_the_data_and_the_note() 
 fn a_consult_transfer_to_the_queue_lets_the_agent_talk_to_the_next_agent_first() {
     let (run, seen) = run_transfer("xfer-consult-queue", "queue:q", TransferMode::Attended, false);
     let c = common_checks(&run, &seen);
-    use QueueEventKind as K;
-    assert_eq!(
-        queue_events(&run, &c),
-        [
-            (K::Enter, None),
-            (K::Offer, agent("1001")),
-            (K::Answer, agent("1001")),
-            (K::Transfer, agent("1001")),
-            (K::Enter, None),
-            (K::Offer, agent("1002")),
-            (K::Answer, agent("1002")),
-        ]
-    );
+    assert_eq!(queue_events(&run, &c), through_the_queue_twice());
     assert_eq!(legs(&c), [("caller", Some(1), true), ("agent", Some(5), true), ("agent", Some(6), true)], "{c:#?}");
     assert_eq!(c.transfers.len(), 1, "{:#?}", c.transfers);
     let t = &c.transfers[0];
@@ -352,19 +343,7 @@ fn a_consult_transfer_to_the_queue_lets_the_agent_talk_to_the_next_agent_first()
 fn completing_a_consultation_still_waiting_in_the_queue_puts_the_caller_in_its_place() {
     let (run, seen) = run_transfer("xfer-consult-queue-early", "queue:q", TransferMode::Attended, true);
     let c = common_checks(&run, &seen);
-    use QueueEventKind as K;
-    assert_eq!(
-        queue_events(&run, &c),
-        [
-            (K::Enter, None),
-            (K::Offer, agent("1001")),
-            (K::Answer, agent("1001")),
-            (K::Transfer, agent("1001")),
-            (K::Enter, None),
-            (K::Offer, agent("1002")),
-            (K::Answer, agent("1002")),
-        ]
-    );
+    assert_eq!(queue_events(&run, &c), through_the_queue_twice());
     assert_eq!(legs(&c), [("caller", Some(1), true), ("agent", Some(5), true), ("agent", Some(6), true)], "{c:#?}");
     assert_eq!(c.transfers.len(), 1, "{:#?}", c.transfers);
     let t = &c.transfers[0];

@@ -151,16 +151,7 @@ impl Core {
             .get(&call)
             .map(|c| c.live_legs().filter(|l| l.id != moved.id).map(|l| l.id).collect())
             .unwrap_or_default();
-        self.journal(JournalOp::QueueEvent {
-            call,
-            queue: queue.to_string(),
-            kind: QueueEventKind::Transfer,
-            agent: by_agent.clone(),
-            position: None,
-            wait_ms: None,
-            detail: serde_json::json!({"leg": moved.id.0, "party": moved.party, "mode": "blind"}),
-            at: self.stamp(),
-        });
+        self.journal_queue_transfer(call, queue, by_agent.clone(), moved.id, &moved.party, "blind");
         let was = self.set_transferred_by(call, by_agent);
         if let Some(l) = self.calls.get_mut(&call).and_then(|c| c.leg_mut(moved.id)) {
             l.held = false;
@@ -227,16 +218,7 @@ impl Core {
         }
         let by_agent = self.agent_on_leg(call, Some(by));
         let party = self.calls.get(&call).and_then(|c| c.leg(held)).map(|l| l.party.clone()).unwrap_or_default();
-        self.journal(JournalOp::QueueEvent {
-            call,
-            queue: queue.to_string(),
-            kind: QueueEventKind::Transfer,
-            agent: by_agent.clone(),
-            position: None,
-            wait_ms: None,
-            detail: serde_json::json!({"leg": held.0, "party": party, "mode": "consult"}),
-            at: self.stamp(),
-        });
+        self.journal_queue_transfer(call, queue, by_agent.clone(), held, &party, "consult");
         let was = self.set_transferred_by(call, by_agent);
         if let Err(e) = self.enqueue_leg(call, queue, Some(by)) {
             self.set_transferred_by(call, was);
@@ -244,6 +226,29 @@ impl Core {
         }
         self.consult_was.insert(call, was);
         Ok(())
+    }
+
+    /// The queue's `transfer` event: `agent` moves the party on `leg` into
+    /// `queue`, `mode` blind or consult.
+    fn journal_queue_transfer(
+        &mut self,
+        call: CallId,
+        queue: &str,
+        agent: Option<String>,
+        leg: LegId,
+        party: &str,
+        mode: &str,
+    ) {
+        self.journal(JournalOp::QueueEvent {
+            call,
+            queue: queue.to_string(),
+            kind: QueueEventKind::Transfer,
+            agent,
+            position: None,
+            wait_ms: None,
+            detail: serde_json::json!({"leg": leg.0, "party": party, "mode": mode}),
+            at: self.stamp(),
+        });
     }
 
     /// Whether the call's consultation is waiting in a queue.
