@@ -139,12 +139,7 @@ impl Core {
         by: Option<LegId>,
         queue: &str,
     ) -> Result<CoreReply, CoreError> {
-        if let Some(q) = self.queued.get(&call) {
-            return Err(CoreError::InvalidState(format!(
-                "call {call} is still waiting in queue `{}`: only a call someone took can be transferred to a queue",
-                q.queue
-            )));
-        }
+        self.taken(call)?;
         let by_agent = self.agent_on_leg(call, by);
         let others: Vec<LegId> = self
             .calls
@@ -188,12 +183,7 @@ impl Core {
         held: LegId,
         queue: &str,
     ) -> Result<CoreReply, CoreError> {
-        if let Some(q) = self.queued.get(&call) {
-            return Err(CoreError::InvalidState(format!(
-                "call {call} is still waiting in queue `{}`: only a call someone took can be transferred to a queue",
-                q.queue
-            )));
-        }
+        self.taken(call)?;
         self.start_consult(call, by, held);
         if let Err(e) = self.consult_enqueue(call, by, held, queue) {
             self.cancel_consult(call, by, held);
@@ -249,6 +239,18 @@ impl Core {
             detail: serde_json::json!({"leg": leg.0, "party": party, "mode": mode}),
             at: self.stamp(),
         });
+    }
+
+    /// Only a call someone took can be transferred to a queue: an error
+    /// when it is still waiting in one.
+    fn taken(&self, call: CallId) -> Result<(), CoreError> {
+        match self.queued.get(&call) {
+            Some(q) => Err(CoreError::InvalidState(format!(
+                "call {call} is still waiting in queue `{}`: only a call someone took can be transferred to a queue",
+                q.queue
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Whether the call's consultation is waiting in a queue.
