@@ -30,6 +30,7 @@ use ctibox_daemon::records::{CallResult, NumberState, ResultCounts};
 
 use crate::api::{ApiArgs, Body, Client};
 use crate::calls::ReadArgs;
+use crate::cdr::ImportProblem;
 use crate::table::Table;
 use crate::wall_time::format_utc;
 
@@ -410,13 +411,6 @@ struct ImportReport {
     warnings: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct ImportProblem {
-    line: usize,
-    column: Option<String>,
-    problem: String,
-}
-
 fn import(args: ImportArgs) -> Result<i32> {
     let data = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
     let client = Client::connect(&args.api)?;
@@ -447,15 +441,7 @@ fn import_text(file: &str, campaign: &str, r: &ImportReport) -> String {
         r.problems.len(),
         if r.dry_run { " (dry run: nothing written)" } else { "" }
     );
-    for p in &r.problems {
-        match &p.column {
-            Some(c) => out.push_str(&format!("{file}:{}: {c}: {}\n", p.line, p.problem)),
-            None => out.push_str(&format!("{file}:{}: {}\n", p.line, p.problem)),
-        }
-    }
-    if !r.ignored_columns.is_empty() {
-        out.push_str(&format!("ignored columns: {}\n", r.ignored_columns.join(", ")));
-    }
+    out.push_str(&crate::cdr::problem_lines(file, &r.problems, &r.ignored_columns));
     for w in &r.warnings {
         out.push_str(&format!("warning: {w}\n"));
     }

@@ -352,11 +352,28 @@ struct ImportReport {
     dry_run: bool,
 }
 
+/// One refused row of a CSV import (`records::ImportProblem`).
 #[derive(Debug, Deserialize)]
-struct ImportProblem {
-    line: usize,
-    column: Option<String>,
-    problem: String,
+pub(crate) struct ImportProblem {
+    pub line: usize,
+    pub column: Option<String>,
+    pub problem: String,
+}
+
+/// The refused rows of `file` (`file:line: column: problem`), then the
+/// columns the import ignored.
+pub(crate) fn problem_lines(file: &str, problems: &[ImportProblem], ignored_columns: &[String]) -> String {
+    let mut out = String::new();
+    for p in problems {
+        match &p.column {
+            Some(c) => out.push_str(&format!("{file}:{}: {c}: {}\n", p.line, p.problem)),
+            None => out.push_str(&format!("{file}:{}: {}\n", p.line, p.problem)),
+        }
+    }
+    if !ignored_columns.is_empty() {
+        out.push_str(&format!("ignored columns: {}\n", ignored_columns.join(", ")));
+    }
+    out
 }
 
 /// `ctibox customers …`.
@@ -399,15 +416,7 @@ fn report_text(file: &str, r: &ImportReport) -> String {
         r.problems.len(),
         if r.dry_run { " (dry run: nothing written)" } else { "" }
     );
-    for p in &r.problems {
-        match &p.column {
-            Some(c) => out.push_str(&format!("{file}:{}: {c}: {}\n", p.line, p.problem)),
-            None => out.push_str(&format!("{file}:{}: {}\n", p.line, p.problem)),
-        }
-    }
-    if !r.ignored_columns.is_empty() {
-        out.push_str(&format!("ignored columns: {}\n", r.ignored_columns.join(", ")));
-    }
+    out.push_str(&problem_lines(file, &r.problems, &r.ignored_columns));
     out
 }
 

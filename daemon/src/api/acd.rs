@@ -221,25 +221,34 @@ pub(crate) async fn logout(
 /// Preview dialling: the agent accepts the number on screen (its phone
 /// rings, then the number is dialled).
 pub(crate) async fn preview_accept(
-    State(state): State<ApiState>,
-    Caller(session): Caller,
-    Path(id): Path<String>,
-    OptionalJson(NoBody {}): OptionalJson<NoBody>,
+    state: State<ApiState>,
+    session: Caller,
+    id: Path<String>,
+    body: OptionalJson<NoBody>,
 ) -> Result<Json<AgentView>, ApiError> {
-    check_agent(&state, &session, &id)?;
-    act(&state, &session, &id, CoreRequest::Preview { agent: id.clone(), accept: true }).await
+    preview(state, session, id, body, true).await
 }
 
 /// Preview dialling: the agent skips the number on screen (it comes back
 /// later, no attempt counted).
 pub(crate) async fn preview_skip(
+    state: State<ApiState>,
+    session: Caller,
+    id: Path<String>,
+    body: OptionalJson<NoBody>,
+) -> Result<Json<AgentView>, ApiError> {
+    preview(state, session, id, body, false).await
+}
+
+async fn preview(
     State(state): State<ApiState>,
     Caller(session): Caller,
     Path(id): Path<String>,
     OptionalJson(NoBody {}): OptionalJson<NoBody>,
+    accept: bool,
 ) -> Result<Json<AgentView>, ApiError> {
     check_agent(&state, &session, &id)?;
-    act(&state, &session, &id, CoreRequest::Preview { agent: id.clone(), accept: false }).await
+    act(&state, &session, &id, CoreRequest::Preview { agent: id.clone(), accept }).await
 }
 
 pub(crate) async fn ready(

@@ -227,25 +227,34 @@ pub(crate) async fn transfer(
 pub(crate) struct NoBody {}
 
 pub(crate) async fn complete_transfer(
-    State(state): State<ApiState>,
-    Caller(session): Caller,
-    Path(id): Path<String>,
-    OptionalJson(NoBody {}): OptionalJson<NoBody>,
+    state: State<ApiState>,
+    session: Caller,
+    id: Path<String>,
+    body: OptionalJson<NoBody>,
 ) -> Result<Json<CallDone>, ApiError> {
-    let call = call_id(&id)?;
-    check_agent_call(&state, &session, call).await?;
-    Ok(done(ask(&state, CoreRequest::CompleteTransfer { call }).await?))
+    finish_transfer(state, session, id, body, |call| CoreRequest::CompleteTransfer { call }).await
 }
 
 pub(crate) async fn cancel_transfer(
+    state: State<ApiState>,
+    session: Caller,
+    id: Path<String>,
+    body: OptionalJson<NoBody>,
+) -> Result<Json<CallDone>, ApiError> {
+    finish_transfer(state, session, id, body, |call| CoreRequest::CancelTransfer { call }).await
+}
+
+/// Complete or cancel the attended transfer on a call.
+async fn finish_transfer(
     State(state): State<ApiState>,
     Caller(session): Caller,
     Path(id): Path<String>,
     OptionalJson(NoBody {}): OptionalJson<NoBody>,
+    request: fn(CallId) -> CoreRequest,
 ) -> Result<Json<CallDone>, ApiError> {
     let call = call_id(&id)?;
     check_agent_call(&state, &session, call).await?;
-    Ok(done(ask(&state, CoreRequest::CancelTransfer { call }).await?))
+    Ok(done(ask(&state, request(call)).await?))
 }
 
 #[derive(Debug, Deserialize)]
