@@ -13,9 +13,11 @@
 mod support;
 
 use std::process::Command;
+use std::sync::Arc;
 
 use ctibox_driver::dsp::faxtone::{
-    FaxTone, FaxToneDetector, FaxToneEvent, FaxToneGenerator, FaxToneRxDescriptor, FaxToneTx, HDLC_FLAG,
+    FaxTone, FaxToneDetector, FaxToneEvent, FaxToneGenerator, FaxToneRxDescriptor, FaxToneRxParams, FaxToneTx,
+    HDLC_FLAG,
 };
 use ctibox_driver::dsp::fsk::{FskSpec, FskTx};
 use ctibox_driver::dsp::g711;
@@ -35,12 +37,34 @@ const LEVELS_DBM0: [f32; 8] = [-5.0, -10.0, -15.0, -20.0, -25.0, -30.0, -35.0, -
 const KINDS: [FaxTone; 6] =
     [FaxTone::Cng, FaxTone::Ans, FaxTone::AnsPr, FaxTone::AnsAm, FaxTone::AnsAmPr, FaxTone::V21Preamble];
 
+/// The detector's events on `sig`, fed `chunk` samples at a time. The
+/// portable DFT (no AVX2) runs beside the default one and must report the
+/// same events at the same positions.
 fn detect(sig: &[i16], chunk: usize) -> Vec<FaxToneEvent> {
-    let mut d = FaxToneDetector::new(FaxToneRxDescriptor::shared_default());
-    let mut ev = Vec::with_capacity(16);
-    for c in sig.chunks(chunk.max(1)) {
-        d.rx(c, &mut ev);
-    }
+    let run = |desc: Arc<FaxToneRxDescriptor>| {
+        let mut d = FaxToneDetector::new(desc);
+        let mut ev = Vec::with_capacity(16);
+        for c in sig.chunks(chunk.max(1)) {
+            d.rx(c, &mut ev);
+        }
+        ev
+    };
+    let ev = run(FaxToneRxDescriptor::shared_default());
+    let portable = FaxToneRxDescriptor::new(FaxToneRxParams::default()).expect("default params").portable();
+    let other = run(Arc::new(portable));
+    // Levels and frequencies are sums in another order: equal to rounding.
+    let close = |a: &FaxToneEvent, b: &FaxToneEvent| match (a, b) {
+        (FaxToneEvent::Detected(a), FaxToneEvent::Detected(b)) => {
+            (a.tone, a.start, a.at) == (b.tone, b.start, b.at)
+                && (a.level_dbm0 - b.level_dbm0).abs() < 0.01
+                && (a.freq_hz - b.freq_hz).abs() < 0.1
+        }
+        _ => a == b,
+    };
+    assert!(
+        other.len() == ev.len() && other.iter().zip(&ev).all(|(a, b)| close(a, b)),
+        "the portable and AVX2 paths differ:\n{other:?}\n{ev:?}"
+    );
     ev
 }
 

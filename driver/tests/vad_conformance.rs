@@ -90,12 +90,21 @@ fn replay(sig: &[i16], utts: &[(u64, u64)]) -> (Vec<i16>, Vec<(u64, u64)>) {
     (out, pos)
 }
 
+/// The VAD's events on `sig`, fed `chunk` samples at a time. The portable
+/// code path (no AVX2) runs beside the default one and must report the
+/// same events at the same positions.
 fn vad_events(sig: &[i16], params: VadParams, chunk: usize) -> Vec<VadEvent> {
-    let mut v = Vad::new(Arc::new(VadDescriptor::new(params).expect("valid VAD params")));
-    let mut ev = Vec::new();
-    for c in sig.chunks(chunk) {
-        v.rx(c, &mut ev);
-    }
+    let desc = VadDescriptor::new(params).expect("valid VAD params");
+    let run = |desc: VadDescriptor| {
+        let mut v = Vad::new(Arc::new(desc));
+        let mut ev = Vec::new();
+        for c in sig.chunks(chunk) {
+            v.rx(c, &mut ev);
+        }
+        ev
+    };
+    let ev = run(desc.clone());
+    assert_eq!(run(desc.portable()), ev, "the portable and AVX2 paths differ");
     ev
 }
 

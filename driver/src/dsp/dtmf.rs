@@ -476,7 +476,7 @@ impl DtmfRxDescriptor {
             relative_peak: db_to_power_ratio(p.relative_peak_db),
             tone_to_total: db_to_power_ratio(p.tone_to_total_db),
             sub_block_share: db_to_power_ratio(p.sub_block_share_db),
-            use_avx2_fma: avx2_fma_available(),
+            use_avx2_fma: super::simd::avx2_fma_available(),
             resp: [[[[0.0; 4]; 8]; 8]; 3],
             unmix: [[[[0.0; 4]; 4]; 4]; 4],
         };
@@ -560,16 +560,6 @@ impl DtmfRxDescriptor {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-fn avx2_fma_available() -> bool {
-    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn avx2_fma_available() -> bool {
-    false
-}
-
 /// The per-sample kernel: eight Goertzel filters over `x`, all eight as
 /// one `[f32; 8]` vector (one AVX register), plus the sub-block's Σx².
 ///
@@ -595,6 +585,8 @@ fn avx2_fma_available() -> bool {
 /// pieces may differ in the last bits; a unit test compares both with the
 /// plain recurrence).
 mod kernel {
+    use crate::dsp::simd::madd;
+
     /// Coefficients of the eight filters.
     #[derive(Debug, Clone, Copy, Default, PartialEq)]
     pub struct Coeffs {
@@ -620,11 +612,6 @@ mod kernel {
         pub fn power(&self) -> f32 {
             self.power
         }
-    }
-
-    #[inline(always)]
-    fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
-        if FMA { a.mul_add(b, c) } else { a * b + c }
     }
 
     /// Splat a sample across the eight lanes.

@@ -14,6 +14,7 @@ pub mod goertzel;
 pub mod level;
 pub mod noise;
 pub mod resample;
+pub mod simd;
 pub mod tonegen;
 pub mod tones;
 pub mod vad;

@@ -1062,16 +1062,6 @@ pub struct ToneDetectorDescriptor {
     use_avx2_fma: bool,
 }
 
-#[cfg(target_arch = "x86_64")]
-fn avx2_fma_available() -> bool {
-    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn avx2_fma_available() -> bool {
-    false
-}
-
 /// Sub-windows per block for a filter at `hz` whose tones may lie `spread`
 /// Hz away: the longest window (fewest sub-windows) that loses ≤ 1 dB.
 fn subs_for(spread_hz: f32) -> u8 {
@@ -1363,7 +1353,7 @@ impl ToneDetectorDescriptor {
             twist_ratio: 10f32.powf(-c.max_twist_db / 10.0),
             wobble_ratio: 10f32.powf(c.max_wobble_db / 10.0),
             quiet_ratio: 10f32.powf(-c.gap_quiet_db / 10.0),
-            use_avx2_fma: avx2_fma_available(),
+            use_avx2_fma: super::simd::avx2_fma_available(),
         };
         let mut b = Builder { desc, group_keys: Vec::new() };
         // Count frequencies first for a useful error.

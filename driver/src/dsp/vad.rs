@@ -59,8 +59,11 @@
 //!      that are not tonal. Tonal frames never count toward voice onset.
 //!
 //! Per-sample work is one multiply-add for quiet frames and five for
-//! active ones, in loops the compiler vectorises; nothing allocates after
-//! construction.
+//! active ones; nothing allocates after construction. The receive path is
+//! compiled twice, portable and for AVX2+FMA (the descriptor picks one at
+//! run time, [`VadDescriptor::portable`] forces the first); in the second
+//! the four lag products of a frame are 40 fused multiply-adds on whole
+//! registers. Both report the same events.
 //!
 //! # Answer detection
 //!
@@ -92,6 +95,7 @@
 use std::sync::{Arc, LazyLock};
 
 use super::level::{dbm0_to_power, power_to_dbm0};
+use super::simd::{dot, lanes_sum};
 
 /// Samples per analysis frame (10 ms at 8 kHz).
 pub const FRAME_SAMPLES: usize = 80;
@@ -253,6 +257,8 @@ pub struct VadDescriptor {
     noise_residual_min: f32,
     steady_factor: f32,
     mismatch: f32,
+    /// Run the receiver compiled for AVX2+FMA (the CPU has both).
+    use_avx2_fma: bool,
 }
 
 impl VadDescriptor {
@@ -300,6 +306,7 @@ impl VadDescriptor {
             noise_residual_min: db_to_ratio(-NOISE_MAX_GAIN_DB),
             steady_factor: db_to_ratio(TONE_STEADY_DB),
             mismatch: db_to_ratio(TONE_MISMATCH_DB),
+            use_avx2_fma: super::simd::avx2_fma_available(),
         })
     }
 
@@ -313,18 +320,86 @@ impl VadDescriptor {
     pub fn params(&self) -> &VadParams {
         &self.params
     }
+
+    /// Run the portable code path even on a CPU with AVX2 and FMA (for
+    /// tests and benchmarks; results agree to float rounding).
+    pub fn portable(mut self) -> Self {
+        self.use_avx2_fma = false;
+        self
+    }
+
+    /// Whether detectors using this descriptor run the AVX2+FMA path.
+    pub fn uses_avx2_fma(&self) -> bool {
+        self.use_avx2_fma
+    }
 }
 
-/// Eight-lane dot product of two frames (vectorises).
-#[inline]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    for (ca, cb) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
-        for i in 0..8 {
-            acc[i] += ca[i] * cb[i];
+/// Σ over the frame of x[n]·x[n−k] for k = 1…[`LPC_ORDER`]; `xs` holds
+/// the 4 samples before the frame, then its 80. Each group of eight frame
+/// samples is multiplied with its four shifted copies, eight lanes per
+/// product; with AVX2 this is 40 fused multiply-adds on whole registers.
+#[inline(always)]
+fn lag_products<const FMA: bool>(xs: &[f32; LPC_ORDER + FRAME_SAMPLES]) -> [f32; LPC_ORDER] {
+    #[cfg(target_arch = "x86_64")]
+    if FMA {
+        // SAFETY: the FMA copy is only compiled into `Vad::rx_avx2_fma`,
+        // which runs only on a CPU with AVX2 and FMA.
+        #[allow(unsafe_code)]
+        return unsafe { kernel::lag_products_avx2(xs) };
+    }
+    const P: usize = LPC_ORDER;
+    let mut acc = [[0f32; 8]; P];
+    for g in (0..FRAME_SAMPLES).step_by(8) {
+        let cur = &xs[P + g..P + g + 8];
+        for (j, a) in acc.iter_mut().enumerate() {
+            let lag = &xs[P - 1 - j + g..P - 1 - j + g + 8];
+            for i in 0..8 {
+                a[i] += cur[i] * lag[i];
+            }
         }
     }
-    (acc[0] + acc[4]) + (acc[1] + acc[5]) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
+    acc.map(|a| lanes_sum(&a))
+}
+
+/// The AVX2+FMA kernels.
+#[cfg(target_arch = "x86_64")]
+mod kernel {
+    use super::{FRAME_SAMPLES, LPC_ORDER};
+    use crate::dsp::simd::lanes_sum;
+    use std::arch::x86_64::{__m256, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_setzero_ps, _mm256_storeu_ps};
+
+    /// Sum of a register's eight lanes, in [`lanes_sum`]'s order.
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(unsafe_code)]
+    fn hsum(v: __m256) -> f32 {
+        let mut lanes = [0f32; 8];
+        // SAFETY: `lanes` has room for the eight f32 stored (unaligned store).
+        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), v) };
+        lanes_sum(&lanes)
+    }
+
+    /// [`super::lag_products`] on whole registers.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(unsafe_code)]
+    pub unsafe fn lag_products_avx2(xs: &[f32; LPC_ORDER + FRAME_SAMPLES]) -> [f32; LPC_ORDER] {
+        const P: usize = LPC_ORDER;
+        let p = xs.as_ptr();
+        let mut acc = [_mm256_setzero_ps(); P];
+        for g in (0..FRAME_SAMPLES).step_by(8) {
+            // SAFETY: g + 8 ≤ 80, so every load reads xs[g .. g + P + 8],
+            // inside the array's P + 80 elements.
+            unsafe {
+                let cur = _mm256_loadu_ps(p.add(P + g));
+                for (j, a) in acc.iter_mut().enumerate() {
+                    *a = _mm256_fmadd_ps(cur, _mm256_loadu_ps(p.add(P - 1 - j + g)), *a);
+                }
+            }
+        }
+        acc.map(|v| hsum(v))
+    }
 }
 
 /// The order-4 covariance-method predictor of one frame.
@@ -368,19 +443,19 @@ fn residual_ratio(e0: f64, e: f64) -> f32 {
 /// measure how well that (earlier) predictor does on this frame.
 // Matrix code reads best with indices.
 #[allow(clippy::needless_range_loop)]
-fn fit(xs: &[f32; LPC_ORDER + FRAME_SAMPLES], r0: f32, prev: Option<&[f64; LPC_ORDER]>) -> FrameFit {
+#[inline(always)]
+fn fit<const FMA: bool>(xs: &[f32; LPC_ORDER + FRAME_SAMPLES], r0: f32, prev: Option<&[f64; LPC_ORDER]>) -> FrameFit {
     const P: usize = LPC_ORDER;
     const N: usize = FRAME_SAMPLES;
     if r0 <= 0.0 {
         return FrameFit::default();
     }
     // φ(i, j) = Σ_{n<N} x[n−i]·x[n−j]; x[n] is xs[n + P].
-    let cur = &xs[P..P + N];
     let mut phi = [[0f64; P + 1]; P + 1];
     phi[0][0] = r0 as f64;
-    for j in 1..=P {
-        phi[0][j] = dot(cur, &xs[P - j..P - j + N]) as f64;
-        phi[j][0] = phi[0][j];
+    for (j, p) in lag_products::<FMA>(xs).into_iter().enumerate() {
+        phi[0][j + 1] = p as f64;
+        phi[j + 1][0] = p as f64;
     }
     let x = |n: isize| xs[(n + P as isize) as usize] as f64;
     for i in 0..P {
@@ -462,11 +537,13 @@ pub struct Vad {
     floor_power: f32,
     /// Mean powers of the last frames, whether their spectrum was
     /// noise-like (prediction gain under [`NOISE_MAX_GAIN_DB`]; quiet frames
-    /// count as such) and whether they were tonal: rings indexed by
-    /// `frames % STATIONARY_FRAMES`.
+    /// count as such) and whether they were tonal: rings, the next frame
+    /// goes at `ring_at` (= frames % STATIONARY_FRAMES, kept without a
+    /// division).
     levels: [f32; STATIONARY_FRAMES],
     noisy_ring: [bool; STATIONARY_FRAMES],
     tonal_ring: [bool; STATIONARY_FRAMES],
+    ring_at: usize,
     /// Frames processed.
     frames: u64,
     /// Class of the last frame.
@@ -520,6 +597,7 @@ impl Vad {
             levels: [0.0; STATIONARY_FRAMES],
             noisy_ring: [true; STATIONARY_FRAMES],
             tonal_ring: [false; STATIONARY_FRAMES],
+            ring_at: 0,
             frames: 0,
             last_class: FrameClass::Quiet,
             stretch_start: None,
@@ -577,7 +655,37 @@ impl Vad {
     }
 
     /// Feed samples (any number); events go to `out`.
+    ///
+    /// Runs a copy of the receiver compiled for AVX2 and FMA when the CPU
+    /// has them (chosen once, in the descriptor), the portable one
+    /// otherwise; both compute the same thing to float rounding.
+    #[allow(unsafe_code)]
     pub fn rx(&mut self, samples: &[i16], out: &mut Vec<VadEvent>) {
+        #[cfg(target_arch = "x86_64")]
+        if self.desc.use_avx2_fma {
+            // SAFETY: `use_avx2_fma` is set only when the running CPU
+            // reported both AVX2 and FMA (`simd::avx2_fma_available`).
+            unsafe { self.rx_avx2_fma(samples, out) };
+            return;
+        }
+        self.rx_impl::<false>(samples, out)
+    }
+
+    /// [`Self::rx`] compiled for AVX2 and FMA.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(unsafe_code)]
+    unsafe fn rx_avx2_fma(&mut self, samples: &[i16], out: &mut Vec<VadEvent>) {
+        self.rx_impl::<true>(samples, out)
+    }
+
+    /// The receiver; the per-frame work is inlined into it, so that each
+    /// copy is compiled for its CPU.
+    #[inline(always)]
+    fn rx_impl<const FMA: bool>(&mut self, samples: &[i16], out: &mut Vec<VadEvent>) {
         let mut s = samples;
         if self.fill > 0 {
             let n = (FRAME_SAMPLES - self.fill).min(s.len());
@@ -589,12 +697,12 @@ impl Vad {
             }
             let frame = self.buf;
             self.fill = 0;
-            self.frame(&frame, out);
+            self.frame::<FMA>(&frame, out);
         }
         let mut chunks = s.chunks_exact(FRAME_SAMPLES);
         for c in &mut chunks {
             if let Ok(frame) = <&[i16; FRAME_SAMPLES]>::try_from(c) {
-                self.frame(frame, out);
+                self.frame::<FMA>(frame, out);
             }
         }
         let rest = chunks.remainder();
@@ -623,7 +731,8 @@ impl Vad {
         self.pos = self.pos.saturating_add(total - frames * FRAME_SAMPLES as u64);
     }
 
-    fn frame(&mut self, frame: &[i16; FRAME_SAMPLES], out: &mut Vec<VadEvent>) {
+    #[inline(always)]
+    fn frame<const FMA: bool>(&mut self, frame: &[i16; FRAME_SAMPLES], out: &mut Vec<VadEvent>) {
         let start = self.pos;
         let end = start.saturating_add(FRAME_SAMPLES as u64);
         self.pos = end;
@@ -635,7 +744,7 @@ impl Vad {
         }
         self.hist.copy_from_slice(&xs[FRAME_SAMPLES..]);
         let cur = &xs[LPC_ORDER..];
-        let r0 = dot(cur, cur);
+        let r0 = dot::<FMA>(cur, cur);
         // Levels are compared as mean powers: no logarithm per frame.
         let power = r0 / FRAME_SAMPLES as f32;
         if self.floor_power.is_nan() {
@@ -646,7 +755,7 @@ impl Vad {
             self.pred = [None, self.pred[0]];
             (FrameClass::Quiet, true)
         } else {
-            let f = fit(&xs, r0, self.pred[1].as_ref());
+            let f = fit::<FMA>(&xs, r0, self.pred[1].as_ref());
             self.pred = [f.a, self.pred[0]];
             // A tone is predictable, and by the same predictor 20 ms later
             // (compared as residual ratios: no logarithms per frame).
@@ -668,7 +777,8 @@ impl Vad {
 
     fn track_floor(&mut self, power: f32, noisy: bool, tonal: bool) {
         let d = &*self.desc;
-        let i = (self.frames % STATIONARY_FRAMES as u64) as usize;
+        let i = self.ring_at;
+        self.ring_at = if i + 1 == STATIONARY_FRAMES { 0 } else { i + 1 };
         self.levels[i] = power;
         self.noisy_ring[i] = noisy;
         self.tonal_ring[i] = tonal;
@@ -1005,8 +1115,8 @@ mod tests {
             for (o, s) in xs.iter_mut().zip(w) {
                 *o = *s as f32;
             }
-            let r0 = dot(&xs[LPC_ORDER..], &xs[LPC_ORDER..]);
-            out.push(fit(&xs, r0, None).gain_db());
+            let r0 = dot::<false>(&xs[LPC_ORDER..], &xs[LPC_ORDER..]);
+            out.push(fit::<false>(&xs, r0, None).gain_db());
         }
         out
     }
@@ -1028,14 +1138,41 @@ mod tests {
     }
 
     #[test]
+    fn lag_products_agree_across_code_paths() {
+        let sig = pseudo_speech(200, -15.0, 7);
+        for frame in sig.chunks_exact(LPC_ORDER + FRAME_SAMPLES) {
+            let xs: [f32; LPC_ORDER + FRAME_SAMPLES] = std::array::from_fn(|i| frame[i] as f32);
+            let want: [f64; LPC_ORDER] = std::array::from_fn(|j| {
+                (0..FRAME_SAMPLES).map(|n| xs[LPC_ORDER + n] as f64 * xs[LPC_ORDER + n - 1 - j] as f64).sum()
+            });
+            let r0: f64 = xs[LPC_ORDER..].iter().map(|&v| v as f64 * v as f64).sum();
+            let paths = [
+                lag_products::<false>(&xs),
+                if crate::dsp::simd::avx2_fma_available() {
+                    lag_products::<true>(&xs)
+                } else {
+                    lag_products::<false>(&xs)
+                },
+            ];
+            for got in paths {
+                for (g, w) in got.iter().zip(want) {
+                    assert!((*g as f64 - w).abs() <= r0 * 1e-5, "{g} vs {w}");
+                }
+            }
+        }
+        assert_eq!(VadDescriptor::shared_default().uses_avx2_fma(), crate::dsp::simd::avx2_fma_available());
+        assert!(!VadDescriptor::new(VadParams::default()).unwrap().portable().uses_avx2_fma());
+    }
+
+    #[test]
     fn fit_recognises_sines_noise_and_silence() {
         let mut xs = [0f32; LPC_ORDER + FRAME_SAMPLES];
         let t = tones(&[440.0, 480.0], -20.0, xs.len());
         for (o, s) in xs.iter_mut().zip(&t) {
             *o = *s as f32;
         }
-        let r0 = dot(&xs[LPC_ORDER..], &xs[LPC_ORDER..]);
-        let f = fit(&xs, r0, None);
+        let r0 = dot::<false>(&xs[LPC_ORDER..], &xs[LPC_ORDER..]);
+        let f = fit::<false>(&xs, r0, None);
         assert!(f.gain_db() > 30.0, "{f:?}");
         // The same tone later is predicted as well by this predictor.
         let later = tones(&[440.0, 480.0], -20.0, 3 * xs.len());
@@ -1043,18 +1180,18 @@ mod tests {
         for (o, s) in ys.iter_mut().zip(&later[2 * xs.len()..]) {
             *o = *s as f32;
         }
-        let r0y = dot(&ys[LPC_ORDER..], &ys[LPC_ORDER..]);
-        let g = fit(&ys, r0y, f.a.as_ref());
+        let r0y = dot::<false>(&ys[LPC_ORDER..], &ys[LPC_ORDER..]);
+        let g = fit::<false>(&ys, r0y, f.a.as_ref());
         assert!(g.cross_gain_db().is_some_and(|c| c > 30.0), "{g:?}");
         let mut n = vec![0i16; xs.len()];
         NoiseGenerator::new(1, -30.0).tx(&mut n);
         for (o, s) in xs.iter_mut().zip(&n) {
             *o = *s as f32;
         }
-        let r0 = dot(&xs[LPC_ORDER..], &xs[LPC_ORDER..]);
-        let f = fit(&xs, r0, None);
+        let r0 = dot::<false>(&xs[LPC_ORDER..], &xs[LPC_ORDER..]);
+        let f = fit::<false>(&xs, r0, None);
         assert!(f.gain_db() < FLAT_GAIN_DB, "{f:?}");
-        assert_eq!(fit(&[0.0; LPC_ORDER + FRAME_SAMPLES], 0.0, None), FrameFit::default());
+        assert_eq!(fit::<false>(&[0.0; LPC_ORDER + FRAME_SAMPLES], 0.0, None), FrameFit::default());
     }
 
     #[test]
