@@ -109,12 +109,16 @@ pub enum IoDone {
 }
 
 /// The core's end of the workers.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct IvrIo {
     jobs: Sender<IoJob>,
     rec: Sender<RecJob>,
     pub done: Receiver<IoDone>,
     done_tx: Sender<IoDone>,
+    /// Jobs submitted whose answer has not been taken back yet
+    /// ([`IvrIo::taken`]): lookups, webhooks, caller cards and campaign
+    /// loads (notifications and recordings are not awaited).
+    awaited: usize,
 }
 
 impl IvrIo {
@@ -131,13 +135,14 @@ impl IvrIo {
         }
         let tx = done_tx.clone();
         std::thread::Builder::new().name("ctibox-recorder".into()).spawn(move || recorder(rec_rx, blocks, pool, tx))?;
-        Ok(IvrIo { jobs, rec, done, done_tx })
+        Ok(IvrIo { jobs, rec, done, done_tx, awaited: 0 })
     }
 
     /// Queue a job; a full queue answers at once with an error.
-    pub fn submit(&self, job: IoJob) {
+    pub fn submit(&mut self, job: IoJob) {
+        let awaited = !matches!(job, IoJob::Notify { .. });
         match self.jobs.try_send(job) {
-            Ok(()) => {}
+            Ok(()) => self.awaited += usize::from(awaited),
             Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => {
                 let why = "the IVR's lookup/webhook queue is full".to_string();
                 let done = match job {
@@ -155,9 +160,26 @@ impl IvrIo {
                         IoDone::Campaign(super::campaign::CampaignLoad { campaign, numbers: Err(why), paused: None })
                     }
                 };
-                let _ = self.done_tx.try_send(done);
+                if self.done_tx.try_send(done).is_ok() {
+                    self.awaited += 1;
+                }
             }
         }
+    }
+
+    /// The core took `done` back from [`IvrIo::done`].
+    pub fn taken(&mut self, done: &IoDone) {
+        if !matches!(done, IoDone::Recorded { .. }) {
+            self.awaited = self.awaited.saturating_sub(1);
+        }
+    }
+
+    /// Answers still to come back. While any is, a lock-step board is held
+    /// (the core does not acknowledge the tick): a lookup or webhook then
+    /// takes no board time, as on a real line where board time and wall
+    /// time are one, so fast simulated runs stay deterministic.
+    pub fn awaited(&self) -> usize {
+        self.awaited
     }
 
     /// Tell the recording writer.

@@ -10,7 +10,9 @@
 //! Timing is board time only: ring timeouts and the like are checked when a
 //! tick event says board time has passed them. With a lock-step engine
 //! (fast simulated boards) the core acknowledges every tick after handling
-//! it, so a run is deterministic.
+//! it, and after the answers of the worker jobs it waits for (lookups,
+//! webhooks, caller cards, campaign reads: they take no board time), so a
+//! run is deterministic however busy the machine is.
 //!
 //! Audio follows one rule ([`Core::reconnect`]): in a call, the legs that are
 //! answered and not on hold hear each other (two legs: a bridge; three: a
@@ -92,6 +94,9 @@ pub struct Core {
     ivr: Arc<IvrSet>,
     ivr_runs: BTreeMap<CallId, IvrRun>,
     ivr_io: IvrIo,
+    /// A tick of a lock-step board not yet acknowledged: worker answers
+    /// are awaited (see [`IvrIo::awaited`]).
+    tick_owed: bool,
     ivr_jobs: u64,
     /// Inputs for sessions, handled at the next tick (see `ivr_run_deferred`).
     ivr_deferred: Vec<(CallId, crate::ivr::interp::Input)>,
@@ -196,6 +201,7 @@ impl Core {
             ivr,
             ivr_runs: BTreeMap::new(),
             ivr_io,
+            tick_owed: false,
             ivr_jobs: 0,
             ivr_deferred: Vec::new(),
             pending_recordings: BTreeMap::new(),
@@ -278,8 +284,13 @@ impl Core {
                 },
                 recv(ivr_done) -> d => {
                     if let Ok(d) = d {
+                        self.ivr_io.taken(&d);
                         self.ivr_io_done(d);
                         self.publish();
+                        if self.tick_owed && self.ivr_io.awaited() == 0 {
+                            self.tick_owed = false;
+                            self.engine.ack_tick();
+                        }
                     }
                 },
                 recv(control) -> c => match c {
@@ -305,7 +316,13 @@ impl Core {
                 self.campaign_tick();
                 self.monitor_tick();
                 self.publish();
-                self.engine.ack_tick();
+                // A lock-step board waits for the answers of worker jobs
+                // (lookups, webhooks, caller cards) before time moves on.
+                if self.ivr_io.awaited() > 0 {
+                    self.tick_owed = true;
+                } else {
+                    self.engine.ack_tick();
+                }
             }
             EngineEvent::Line { channel, at, event } => {
                 self.now = self.now.max(at);
