@@ -488,3 +488,87 @@ fn criteria_routing_sends_customers_who_bought_trucks_to_truck_sales() {
         );
     }
 }
+
+/// A direct line to the personal manager: the flow looks up the agent
+/// written on the caller's customer record and transfers to `agent:ID`;
+/// when that agent cannot take the call, `on_failure` queues it.
+const MANAGER_FLOW: &str = r#"
+name = "manager"
+language = "en"
+start = "who"
+
+[nodes.who]
+type = "lookup"
+sql = "SELECT c.assigned_agent AS agent FROM customers c JOIN customer_phones p ON p.customer_id = c.id WHERE p.digits = :caller"
+prefix = "cust_"
+found = "manager"
+not_found = "general"
+error = "general"
+
+[nodes.manager]
+type = "transfer"
+to = "agent:${cust_agent}"
+on_failure = "general"
+
+[nodes.general]
+type = "queue"
+queue = "q"
+"#;
+
+#[test]
+fn an_ivr_transfer_to_agent_reaches_the_personal_manager_or_falls_back_to_the_queue() {
+    // Both callers are customers of agent 1003; 1003 logs out at 20 s,
+    // between caller 0 (3 s, talks 10 s) and caller 1 (25 s).
+    let nums: Vec<String> = ["13910000000", "13920000001"].map(String::from).to_vec();
+    let arrivals = [3000, 25_000];
+    let scen = scenario(&arrivals, &nums, &[Phone { answer: Some(1), talk_s: 10 }; AGENTS]);
+    let make = |dir: &Path| {
+        let ivr = dir.join("ivr");
+        std::fs::create_dir_all(&ivr).expect("ivr dir");
+        std::fs::write(ivr.join("manager.toml"), MANAGER_FLOW).expect("flow file");
+        let mut c = Center::new("linear", "");
+        c.inbound = "ivr:manager";
+        c.extra = format!("\n[ivr]\ndir = \"{}\"\n", ivr.display());
+        c.config(dir)
+    };
+    let run = harness::run_config("acd-manager", &scen, &make, |live| {
+        acd::log_in_all(live, |d| {
+            for (k, phone) in nums.iter().enumerate() {
+                d.records
+                    .handle()
+                    .create_customer(ctibox_daemon::records::NewCustomer {
+                        name: format!("Customer {k}"),
+                        assigned: Some(ctibox_daemon::records::AssignedAgent::Name("1003".into())),
+                        phones: vec![phone.clone()],
+                        ..Default::default()
+                    })
+                    .expect("customer");
+            }
+        });
+        live.at(20_000, |d| {
+            harness::ask(d, ctibox_daemon::core::CoreRequest::AgentLogout { agent: "1003".into() });
+        });
+    });
+    let calls = run.calls();
+    let call_of = |n: &str| calls.iter().find(|c| c.caller_number == n).unwrap_or_else(|| panic!("no call from {n}"));
+    // Caller 0: transferred straight to 1003's extension 803, no queue.
+    let c0 = call_of(&nums[0]);
+    let callee: Vec<_> = c0.legs.iter().filter(|l| l.role == LegRole::Callee).collect();
+    assert_eq!(callee.len(), 1, "one callee leg: {c0:#?}");
+    assert_eq!(callee[0].extension.as_deref(), Some("803"), "the manager's phone rang: {c0:#?}");
+    assert!(callee[0].answer_board_ms.is_some(), "the manager answered: {c0:#?}");
+    assert!(events_of(&run, &calls, &nums[0]).is_empty(), "caller 0 never queued");
+    // Caller 1: 1003 is logged out, so the flow's on_failure queues it and
+    // the first linear member takes it.
+    assert_eq!(
+        kinds(&events_of(&run, &calls, &nums[1])),
+        vec![
+            (QueueEventKind::Enter, None),
+            (QueueEventKind::Offer, Some("1001")),
+            (QueueEventKind::Answer, Some("1001"))
+        ]
+    );
+    let c1 = call_of(&nums[1]);
+    let failed = c1.events.iter().find(|e| e.kind == "ivr.result" && e.detail.to_string().contains("1003"));
+    assert!(failed.is_some(), "the journal says why the transfer failed: {:#?}", c1.events);
+}

@@ -572,6 +572,14 @@ fn check_queue(
                 );
                 Target::Hangup
             }
+            Ok(Target::Agent(_)) => {
+                ck.err(
+                    o.span(),
+                    "overflow: use ext:NUMBER, group:NUMBER, queue:NAME, ivr:FLOW or hangup (an agent may be away; \
+                     queue callers reach agents through the queue, or an IVR transfer node with on_failure)",
+                );
+                Target::Hangup
+            }
             Ok(Target::Queue(n)) if n == name => {
                 ck.err(o.span(), format!("overflow: queue `{name}` cannot overflow to itself"));
                 Target::Hangup

@@ -48,6 +48,10 @@ pub enum Target {
     Ivr(String),
     /// An ACD queue, by name.
     Queue(String),
+    /// An ACD agent, by id: the extension the agent is logged in at, when
+    /// the agent is logged in and free (dial-plan routes only; IVR transfer
+    /// nodes and the API take `agent:ID` too).
+    Agent(String),
 }
 
 impl std::fmt::Display for Target {
@@ -60,6 +64,7 @@ impl std::fmt::Display for Target {
             Target::Hangup => f.write_str("hangup"),
             Target::Ivr(n) => write!(f, "ivr:{n}"),
             Target::Queue(n) => write!(f, "queue:{n}"),
+            Target::Agent(n) => write!(f, "agent:{n}"),
         }
     }
 }
@@ -321,7 +326,7 @@ pub fn parse_channels(text: &str) -> Result<Vec<ChannelId>, String> {
 }
 
 /// Parse a call target: `ext`, `ext:801`, `group:600`, `trunk:pstn`,
-/// `ivr:main`, `queue:sales`, `hangup`.
+/// `ivr:main`, `queue:sales`, `agent:A01`, `hangup`.
 pub fn parse_target(text: &str) -> Result<Target, String> {
     let t = text.trim();
     let (kind, arg) = match t.split_once(':') {
@@ -336,8 +341,9 @@ pub fn parse_target(text: &str) -> Result<Target, String> {
         ("hangup", None) => Ok(Target::Hangup),
         ("ivr", Some(n)) if !n.is_empty() => Ok(Target::Ivr(n.into())),
         ("queue", Some(n)) if !n.is_empty() => Ok(Target::Queue(n.into())),
+        ("agent", Some(n)) if !n.is_empty() => Ok(Target::Agent(n.into())),
         _ => Err(format!(
-            "`{t}` is not a call target (use ext, ext:NUMBER, group:NUMBER, trunk:NAME, ivr:FLOW, queue:NAME or hangup)"
+            "`{t}` is not a call target (use ext, ext:NUMBER, group:NUMBER, trunk:NAME, ivr:FLOW, queue:NAME, agent:ID or hangup)"
         )),
     }
 }
@@ -723,8 +729,10 @@ impl Config {
         let group_numbers: HashSet<&str> = ring_groups.iter().map(|g| g.number.as_str()).collect();
         let trunk_set: HashSet<&str> = trunks.iter().map(|t| t.name.as_str()).collect();
         let queue_names = acd::queue_names(&raw);
+        let agent_ids: HashSet<&str> = raw.agents.iter().map(|a| a.get_ref().id.get_ref().trim()).collect();
         let check_target = |t: &Target| -> Option<String> {
             match t {
+                Target::Agent(id) if !agent_ids.contains(id.as_str()) => Some(format!("there is no agent `{id}`")),
                 Target::Extension(n) if !ext_numbers.contains(n) => Some(format!("there is no extension {n}")),
                 Target::Group(n) if !group_numbers.contains(n.as_str()) => Some(format!("there is no ring group {n}")),
                 Target::Trunk(n) if !trunk_set.contains(n.as_str()) => Some(format!("there is no trunk `{n}`")),
@@ -732,13 +740,26 @@ impl Config {
                 _ => None,
             }
         };
+        // A caller sent to an agent who is away needs somewhere else to go;
+        // only a person dialling (who hears busy and can try again) or an
+        // IVR transfer node (with its on_failure) has one.
+        let agent_elsewhere = |t: &Target| match t {
+            Target::Agent(id) => Some(format!(
+                "`agent:{id}` is a dial-plan target only: a caller needs somewhere to go when the agent is away \
+                 (send the call to an IVR flow whose transfer node has an on_failure)"
+            )),
+            _ => None,
+        };
         for (t, raw_t) in trunks.iter().zip(&raw.trunks) {
-            if let Some(e) = check_target(&t.inbound) {
+            if let Some(e) = agent_elsewhere(&t.inbound).or_else(|| check_target(&t.inbound)) {
                 ck.err(raw_t.get_ref().inbound.span(), format!("inbound: {e}"));
             }
         }
         for (g, raw_g) in ring_groups.iter().zip(&raw.ring_groups) {
-            if let (Some(e), Some(sp)) = (check_target(&g.no_answer), raw_g.get_ref().no_answer.as_ref()) {
+            if let (Some(e), Some(sp)) = (
+                agent_elsewhere(&g.no_answer).or_else(|| check_target(&g.no_answer)),
+                raw_g.get_ref().no_answer.as_ref(),
+            ) {
                 ck.err(sp.span(), format!("no_answer: {e}"));
             }
         }

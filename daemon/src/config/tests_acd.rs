@@ -462,6 +462,27 @@ fn queue_targets_elsewhere_must_exist() {
 }
 
 #[test]
+fn agent_targets_are_dial_plan_routes_to_known_agents() {
+    // The base file's agents are 1001 and 1002.
+    let c = parses(&file("\n[[dial_plan.route]]\npattern = \"71\"\nto = \"agent:1001\"\n"));
+    assert_eq!(c.route("71").unwrap().to, Target::Agent("1001".into()));
+    assert_eq!(Target::Agent("1001".into()).to_string(), "agent:1001");
+    let route = file("\n[[dial_plan.route]]\npattern = \"79\"\nto = \"agent:1009\"\n");
+    error_at(&route, "agent:1009", "to: there is no agent `1009`");
+    error_at(
+        &file("").replace("inbound = \"queue:sales\"", "inbound = \"agent:1001\""),
+        "agent:1001",
+        "inbound: `agent:1001` is a dial-plan target only",
+    );
+    let group = file("\n[[ring_group]]\nnumber = \"600\"\nmembers = [\"801\"]\nno_answer = \"agent:1002\"\n");
+    error_at(&group, "agent:1002", "no_answer: `agent:1002` is a dial-plan target only");
+    let overflow =
+        file("").replace("members = [\"1001\", \"1002\"]", "members = [\"1001\", \"1002\"]\noverflow = \"agent:1001\"");
+    error_at(&overflow, "agent:1001", "overflow: use ext:NUMBER");
+    error_at(&file("").replace("inbound = \"queue:sales\"", "inbound = \"agent:\""), "inbound", "agent:ID");
+}
+
+#[test]
 fn agent_errors_name_their_line() {
     let a = |body: &str| file(&format!("\n[[agent]]\n{body}\n"));
     let dup = a("id = \"1001\"\npin = \"4321\"");

@@ -219,7 +219,8 @@ impl Core {
             Target::Extension(e) => Destination::Extension(e.clone()),
             Target::Group(g) => Destination::Group(g.clone()),
             Target::Ivr(f) => Destination::Ivr(f.clone()),
-            Target::Trunk(_) | Target::DialledExtension | Target::Hangup => {
+            // The config refuses agents as overflow targets.
+            Target::Trunk(_) | Target::DialledExtension | Target::Hangup | Target::Agent(_) => {
                 return Err(CoreError::Acd(format!("nobody took the call ({why})")));
             }
         };

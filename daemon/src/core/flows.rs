@@ -357,6 +357,7 @@ impl Core {
             Target::Hangup => Err(CoreError::NoRoute(number.to_string())),
             Target::Ivr(f) => Ok(Destination::Ivr(f.clone())),
             Target::Queue(q) => Ok(Destination::Queue(q.clone())),
+            Target::Agent(id) => self.agent_destination(id),
         }
     }
 
@@ -932,7 +933,8 @@ impl Core {
     /// A call that cannot go anywhere: the extension hears busy or reorder.
     fn refused(&mut self, call: CallId, _leg: LegId, ch: ChannelId, e: &CoreError) {
         let (cause, media) = match e {
-            CoreError::Busy(_) => (HangupCause::Busy, Media::Busy),
+            // An agent away or on a call: busy, as a person would be.
+            CoreError::Busy(_) | CoreError::AgentUnavailable(_) => (HangupCause::Busy, Media::Busy),
             CoreError::NoFreeLine(_) => (HangupCause::Congestion, Media::Congestion),
             _ => (HangupCause::Rejected, Media::Congestion),
         };

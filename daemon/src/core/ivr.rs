@@ -240,7 +240,9 @@ impl Core {
             }
             Action::Transfer { to } => {
                 self.ivr_attach_vars(call);
-                let result = self.resolve(&to).map_err(|e| e.to_string()).and_then(|d| {
+                // A number as dialled, or `agent:ID` / `queue:NAME` as in
+                // the API's transfers.
+                let result = self.transfer_destination(&to).map_err(|e| e.to_string()).and_then(|d| {
                     self.ring_destination(call, &d, RingPurpose::Connect, LegRole::Callee).map_err(|e| e.to_string())
                 });
                 if let Err(e) = result {

@@ -33,7 +33,11 @@
 //! phone's flash) gets a screen pop then, with `transferred_by` the agent
 //! transferring.
 //!
-//! Not done: `agent:ID` in dial plans and IVR transfer nodes.
+//! `agent:ID` works the same from a dial-plan route and an IVR transfer
+//! node ([`Core::agent_destination`]): the agent's extension when the agent
+//! is logged in and neither offered nor on a queue call and the phone is
+//! free; otherwise the reason (the dialling phone hears busy, the IVR
+//! follows its `on_failure`).
 
 use std::collections::BTreeSet;
 
@@ -103,16 +107,19 @@ pub fn agent_seat(
 }
 
 impl Core {
+    /// The extension to ring for agent `id`, or why the agent cannot take
+    /// a call now.
+    pub(crate) fn agent_destination(&self, id: &str) -> Result<Destination, CoreError> {
+        let view = self.acd.agent_view(id);
+        let free =
+            |ext: &str| self.config.extension(ext).and_then(|e| self.chan(e.channel)).is_some_and(|c| c.is_free());
+        agent_seat(id, view.as_ref(), free).map(Destination::Extension).map_err(CoreError::AgentUnavailable)
+    }
+
     /// Where a transfer's `to` leads.
     pub(crate) fn transfer_destination(&self, to: &str) -> Result<Destination, CoreError> {
         match parse_target(to)? {
-            TransferTarget::Agent(id) => {
-                let view = self.acd.agent_view(id);
-                let free = |ext: &str| {
-                    self.config.extension(ext).and_then(|e| self.chan(e.channel)).is_some_and(|c| c.is_free())
-                };
-                agent_seat(id, view.as_ref(), free).map(Destination::Extension).map_err(CoreError::AgentUnavailable)
-            }
+            TransferTarget::Agent(id) => self.agent_destination(id),
             TransferTarget::Queue(name) => {
                 if self.config.queue(name).is_none() {
                     return Err(CoreError::Acd(format!("there is no queue `{name}`")));
