@@ -412,7 +412,7 @@ fn the_do_not_call_list_is_read_by_all_and_changed_by_supervisors() {
     let sup = api.login("super");
     let admin = api.login("admin");
     let agent = api.login("agent");
-    assert_eq!(ok_get(&api, "/dnc", &agent), json!([]));
+    assert_eq!(ok_get(&api, "/dnc", &agent), json!({"total": 0, "offset": 0, "limit": 100, "entries": []}));
 
     let added = ok_post(&api, "/dnc", &sup, r#"{"number": " 137 0013 7000 ", "reason": " asked us "}"#);
     assert_eq!(keys(&added), set(&["number", "listed", "entry"]), "{added}");
@@ -422,25 +422,38 @@ fn the_do_not_call_list_is_read_by_all_and_changed_by_supervisors() {
 
     // Read by everyone; matched loosely (international form, spaces).
     let list = ok_get(&api, "/dnc", &agent);
-    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!((&list["total"], list["entries"].as_array().map(Vec::len)), (&json!(1), Some(1)), "{list}");
     let check = ok_get(&api, "/dnc/+86%20137%200013%207000", &agent);
     assert_eq!((&check["number"], &check["listed"]), (&json!("+86 137 0013 7000"), &json!(true)), "{check}");
-    assert_eq!(check["entry"], list[0], "{check}");
+    assert_eq!(check["entry"], list["entries"][0], "{check}");
     let check = ok_get(&api, "/dnc/13800138000", &agent);
     assert_eq!((&check["listed"], &check["entry"]), (&json!(false), &Value::Null), "{check}");
     refused(&api, "GET", "/dnc/555-1234x", &agent, None, 400, Some("number"));
-    refused(&api, "GET", "/dnc?limit=5", &agent, None, 400, Some("limit"));
+    refused(&api, "GET", "/dnc?limit=0", &agent, None, 400, Some("limit"));
+    refused(&api, "GET", "/dnc?limit=1001", &agent, None, 400, Some("limit"));
+    refused(&api, "GET", "/dnc?offset=-1", &agent, None, 400, Some("offset"));
+    refused(&api, "GET", "/dnc?page=2", &agent, None, 400, Some("page"));
 
     // Again with another reason: the entry stays, the reason changes.
     let again = ok_post(&api, "/dnc", &admin, r#"{"number": "137-0013-7000", "reason": "complained"}"#);
     assert_eq!((&again["entry"]["id"], &again["entry"]["reason"]), (&added["entry"]["id"], &json!("complained")));
-    assert_eq!(ok_get(&api, "/dnc", &agent).as_array().map(Vec::len), Some(1));
+    assert_eq!(ok_get(&api, "/dnc", &agent)["entries"].as_array().map(Vec::len), Some(1));
     // With the country code it is an entry of its own, matching the same
     // numbers (the exact one first).
     let international = ok_post(&api, "/dnc", &admin, r#"{"number": "+86 137 0013 7000"}"#);
     assert_ne!(international["entry"]["id"], added["entry"]["id"], "{international}");
-    assert_eq!(ok_get(&api, "/dnc", &agent).as_array().map(Vec::len), Some(2));
+    assert_eq!(ok_get(&api, "/dnc", &agent)["entries"].as_array().map(Vec::len), Some(2));
     assert_eq!(ok_get(&api, "/dnc/13700137000", &agent)["entry"]["id"], added["entry"]["id"]);
+    // Pages, oldest first, with the total over every page.
+    let second = ok_get(&api, "/dnc?limit=1&offset=1", &agent);
+    assert_eq!((&second["total"], &second["offset"], &second["limit"]), (&json!(2), &json!(1), &json!(1)), "{second}");
+    assert_eq!(
+        second["entries"].as_array().map(|e| e.iter().map(|e| e["id"].clone()).collect::<Vec<_>>()),
+        Some(vec![international["entry"]["id"].clone()]),
+        "{second}"
+    );
+    let past = ok_get(&api, "/dnc?offset=5", &agent);
+    assert_eq!((&past["total"], &past["entries"]), (&json!(2), &json!([])), "{past}");
 
     // A listed number imported into a campaign is done as `dnc`.
     let report = ok_import(&api, &sup, "", "number\n13700137000\n13900139000\n");
@@ -457,7 +470,7 @@ fn the_do_not_call_list_is_read_by_all_and_changed_by_supervisors() {
     let long = format!(r#"{{"number": "13800138000", "reason": "{}"}}"#, "x".repeat(201));
     refused(&api, "POST", "/dnc", &sup, Some(&long), 400, Some("reason"));
     refused(&api, "POST", "/dnc", &sup, Some(r#"{"number": "13800138000", "why": "x"}"#), 400, Some("why"));
-    assert_eq!(ok_get(&api, "/dnc", &agent).as_array().map(Vec::len), Some(2), "nothing refused was added");
+    assert_eq!(ok_get(&api, "/dnc", &agent)["entries"].as_array().map(Vec::len), Some(2), "nothing refused was added");
 
     // Taking it off the list.
     refused(&api, "DELETE", "/dnc/13700137000", &agent, None, 403, None);
@@ -468,7 +481,7 @@ fn the_do_not_call_list_is_read_by_all_and_changed_by_supervisors() {
     assert_eq!(removed["number"], "+86 137 0013 7000", "{removed}");
     let ids: Vec<&Value> = removed["removed"].as_array().unwrap().iter().map(|e| &e["id"]).collect();
     assert_eq!(ids, [&international["entry"]["id"], &added["entry"]["id"]], "both, the exact one first: {removed}");
-    assert_eq!(ok_get(&api, "/dnc", &agent), json!([]));
+    assert_eq!(ok_get(&api, "/dnc", &agent)["entries"], json!([]));
     assert_eq!(ok_get(&api, "/dnc/13700137000", &agent)["listed"], false);
     // The number stays done as `dnc`; it is no longer on the list.
     let page = numbers(&api, &agent, "?result=dnc");

@@ -119,8 +119,8 @@ pub struct DncArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum DncCmd {
-    /// The whole do-not-call list.
-    List(ReadArgs),
+    /// The do-not-call list, oldest first: all of it, or one page.
+    List(DncListArgs),
     /// Put a number on the list: no campaign dials it again (admin,
     /// supervisor).
     Add(DncAddArgs),
@@ -149,6 +149,18 @@ pub struct DncNumberArgs {
     /// The number (matched as the list matches: national or international
     /// form).
     pub number: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DncListArgs {
+    #[command(flatten)]
+    pub read: ReadArgs,
+    /// Only this many entries (1-1000; the API's page); all when left out.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Skip this many entries first.
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
 }
 
 #[derive(Debug, Args)]
@@ -536,16 +548,46 @@ pub fn dnc(args: DncArgs) -> Result<i32> {
     }
 }
 
-fn dnc_list(args: ReadArgs) -> Result<i32> {
-    let client = Client::connect(&args.api)?;
-    let answer: Value = client.get("/dnc")?;
-    if args.json {
-        print_json(&answer)?;
+/// What `GET /dnc` answers.
+#[derive(Debug, Deserialize)]
+struct DncPage {
+    total: u64,
+    entries: Vec<Value>,
+}
+
+/// Largest page the API gives.
+const DNC_PAGE_MAX: usize = 1000;
+
+fn dnc_list(args: DncListArgs) -> Result<i32> {
+    let client = Client::connect(&args.read.api)?;
+    // One page when asked for, else every page from `offset` on.
+    let (mut offset, mut entries, mut total) = (args.offset, Vec::new(), 0u64);
+    loop {
+        let limit = args.limit.unwrap_or(DNC_PAGE_MAX);
+        let path = format!("/dnc?limit={limit}&offset={offset}");
+        let answer: Value = client.get(&path)?;
+        let page: DncPage =
+            serde_json::from_value(answer).with_context(|| format!("GET {path}: an answer of an unexpected shape"))?;
+        total = page.total;
+        let n = page.entries.len();
+        entries.extend(page.entries);
+        offset += n;
+        if args.limit.is_some() || n == 0 || offset as u64 >= total {
+            break;
+        }
+    }
+    if args.read.json {
+        print_json(&json!({"total": total, "offset": args.offset, "entries": entries}))?;
         return Ok(0);
     }
-    let rows: Vec<DncRow> = serde_json::from_value(answer).context("GET /dnc: a list of an unexpected shape")?;
-    if rows.is_empty() {
+    let rows: Vec<DncRow> =
+        serde_json::from_value(Value::Array(entries)).context("GET /dnc: entries of an unexpected shape")?;
+    if total == 0 {
         println!("the do-not-call list is empty");
+        return Ok(0);
+    }
+    if rows.is_empty() {
+        println!("no entries from {} on: the list has {total}", args.offset);
         return Ok(0);
     }
     let mut t = Table::new(&["NUMBER", "DIGITS", "ADDED (UTC)", "REASON"]);

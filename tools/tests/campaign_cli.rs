@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use ctibox_daemon::api::testing::{TEST_USERS, TestServer, TestServerOptions};
 use ctibox_daemon::records::{AttemptWrite, CallResult, CampaignNumberId, JournalOp, NumberState, Stamp};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 struct Fixture {
     server: TestServer,
@@ -283,7 +283,13 @@ fn the_do_not_call_list_from_the_command_line() {
     let line = table.lines().nth(1).unwrap();
     assert!(line.starts_with("+86 137 0013 7000  +8613700137000  ") && line.ends_with("  asked us"), "{table}");
     let list = json(&f.ok("agent", &["dnc", "list", "--json"]));
-    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!((&list["total"], list["entries"].as_array().map(Vec::len)), (&json!(1), Some(1)), "{list}");
+    // Pages: one entry from the second on is none of one.
+    assert_eq!(f.ok("agent", &["dnc", "list", "--offset", "1"]), "no entries from 1 on: the list has 1\n");
+    let page = json(&f.ok("agent", &["dnc", "list", "--limit", "1", "--json"]));
+    assert_eq!(page["entries"][0]["digits"], "+8613700137000", "{page}");
+    let err = f.fails("agent", &["dnc", "list", "--limit", "0"]);
+    assert!(err.contains("400") && err.contains("(field: limit)"), "{err}");
 
     // A listed number imported into a campaign is done as `dnc`.
     let file = f.file("numbers.csv", "number\n13700137000\n13900139000\n");

@@ -24,9 +24,9 @@
 //! hold some); a bad number or query value is 400 naming the field; what
 //! the core refuses is 422 with its message.
 //!
-//! Not implemented: paging of the do-not-call list (it is answered whole),
-//! and the numbers are filtered and paged after reading the whole campaign
-//! from the records (fine for tens of thousands of numbers).
+//! Lists are paged in SQL: `GET /campaigns/{name}/numbers` reads only the
+//! page its filters select (and their count), `GET /dnc` likewise, each in
+//! one read transaction.
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, Request, State};
@@ -43,14 +43,25 @@ use crate::core::{CampaignView, CoreReply, CoreRequest};
 use crate::records::phone::PhoneNumber;
 use crate::records::{
     CallResult, CampaignImportError, CampaignImportReport, CampaignReport, DncEntry, JournalOp, NumberResult,
-    NumberState, QueryError, WaitError, WriteError,
+    NumberSelection, NumberState, QueryError, WaitError, WriteError,
 };
 
-/// Numbers per page of `GET /campaigns/{name}/numbers` unless `limit` says.
+/// Numbers (or do-not-call entries) per page of `GET
+/// /campaigns/{name}/numbers` and `GET /dnc` unless `limit` says.
 pub const NUMBERS_LIMIT_DEFAULT: usize = 100;
 
-/// Largest `limit` of `GET /campaigns/{name}/numbers`.
+/// Largest `limit` of `GET /campaigns/{name}/numbers` and `GET /dnc`.
 pub const NUMBERS_LIMIT_MAX: usize = 1000;
+
+/// `limit` and `offset` of a paged list, checked.
+fn page_params(p: &mut Params) -> Result<(usize, usize), ApiError> {
+    let limit = p.parsed("limit", "a number")?.unwrap_or(NUMBERS_LIMIT_DEFAULT);
+    let offset = p.parsed("offset", "a number")?.unwrap_or(0);
+    if !(1..=NUMBERS_LIMIT_MAX).contains(&limit) {
+        return Err(ApiError::bad_field("limit", format!("limit: {limit} is not within 1-{NUMBERS_LIMIT_MAX}")));
+    }
+    Ok((limit, offset))
+}
 
 /// Longest do-not-call reason, characters.
 pub const DNC_REASON_MAX_CHARS: usize = 200;
@@ -124,19 +135,11 @@ impl NumbersQuery {
         let mut p = Params::parse(query)?;
         let states = NumberState::ALL.map(|s| (s.as_str(), s));
         let results = CallResult::ALL.map(|r| (r.as_str(), r));
-        let q = NumbersQuery {
-            state: p.choice("state", &states)?,
-            result: p.choice("result", &results)?,
-            limit: p.parsed("limit", "a number")?.unwrap_or(NUMBERS_LIMIT_DEFAULT),
-            offset: p.parsed("offset", "a number")?.unwrap_or(0),
-        };
+        let state = p.choice("state", &states)?;
+        let result = p.choice("result", &results)?;
+        let (limit, offset) = page_params(&mut p)?;
         p.finish()?;
-        if !(1..=NUMBERS_LIMIT_MAX).contains(&q.limit) {
-            return Err(ApiError::bad_field(
-                "limit",
-                format!("limit: {} is not within 1-{NUMBERS_LIMIT_MAX}", q.limit),
-            ));
-        }
+        let q = NumbersQuery { state, result, limit, offset };
         if let (Some(state), Some(result)) = (q.state, q.result)
             && state != NumberState::Done
         {
@@ -150,8 +153,14 @@ impl NumbersQuery {
         Ok(q)
     }
 
-    fn selects(&self, n: &NumberResult) -> bool {
-        self.state.is_none_or(|s| n.number.state == s) && self.result.is_none_or(|r| n.number.result == Some(r))
+    /// The records' selection for this page.
+    fn selection(&self) -> NumberSelection {
+        NumberSelection {
+            state: self.state,
+            result: self.result,
+            offset: self.offset as u64,
+            limit: Some(self.limit as u64),
+        }
     }
 }
 
@@ -177,16 +186,23 @@ pub(crate) async fn numbers(
     let configured = check_configured(&state, &name);
     let reader = state.reader.clone();
     let campaign = name.clone();
-    let all = blocking(move || reader.campaign_results(&campaign)).await?;
+    let sel = q.selection();
+    let (total, numbers, recorded) = blocking(move || {
+        let (total, numbers) = reader.campaign_results_page(&campaign, &sel)?;
+        // Whether the records hold any number of the campaign at all (a
+        // page of none counts them all).
+        let recorded = total > 0
+            || reader.campaign_results_page(&campaign, &NumberSelection { limit: Some(0), ..NumberSelection::ALL })?.0
+                > 0;
+        Ok::<_, QueryError>((total, numbers, recorded))
+    })
+    .await?;
     // A campaign gone from the config still has its results; a name that
     // is neither configured nor recorded is a mistake.
-    if all.is_empty() {
+    if !recorded {
         configured?;
     }
-    let selected: Vec<NumberResult> = all.into_iter().filter(|n| q.selects(n)).collect();
-    let total = selected.len();
-    let numbers = selected.into_iter().skip(q.offset).take(q.limit).collect();
-    Ok(Json(NumbersPage { campaign: name, total, offset: q.offset, limit: q.limit, numbers }))
+    Ok(Json(NumbersPage { campaign: name, total: total as usize, offset: q.offset, limit: q.limit, numbers }))
 }
 
 /// The answer to an import: the records' report, and what did not follow.
@@ -311,14 +327,28 @@ fn dnc_reason(reason: Option<String>) -> Result<String, ApiError> {
     Ok(reason)
 }
 
+/// A page of the do-not-call list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DncPage {
+    /// Entries on the list, over every page.
+    pub total: u64,
+    pub offset: usize,
+    pub limit: usize,
+    /// Oldest first.
+    pub entries: Vec<DncEntry>,
+}
+
 pub(crate) async fn dnc_list(
     State(state): State<ApiState>,
     _c: Caller,
     RawQuery(query): RawQuery,
-) -> Result<Json<Vec<DncEntry>>, ApiError> {
-    Params::parse(query.as_deref())?.finish()?;
+) -> Result<Json<DncPage>, ApiError> {
+    let mut p = Params::parse(query.as_deref())?;
+    let (limit, offset) = page_params(&mut p)?;
+    p.finish()?;
     let reader = state.reader.clone();
-    Ok(Json(blocking(move || reader.dnc_list()).await?))
+    let (total, entries) = blocking(move || reader.dnc_page(offset as u64, limit as u64)).await?;
+    Ok(Json(DncPage { total, offset, limit, entries }))
 }
 
 pub(crate) async fn dnc_check(

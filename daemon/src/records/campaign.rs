@@ -502,18 +502,75 @@ fn bad_value(table: &'static str, id: i64, column: &'static str, value: String) 
     QueryError::BadValue { table, id: id.to_string(), column, value }
 }
 
+/// Which of a campaign's numbers a query reads: those in a state and with
+/// a final result (either or both may be left open), in dialling order,
+/// `limit` of them (all when `None`) after skipping `offset`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NumberSelection {
+    pub state: Option<NumberState>,
+    pub result: Option<CallResult>,
+    pub offset: u64,
+    pub limit: Option<u64>,
+}
+
+impl NumberSelection {
+    /// Every number.
+    pub const ALL: NumberSelection = NumberSelection { state: None, result: None, offset: 0, limit: None };
+
+    /// ?1 … ?5 of [`SELECTED`] for `campaign` (SQLite's LIMIT -1: no limit).
+    fn params<'a>(&self, campaign: &'a str) -> (&'a str, Option<&'static str>, Option<&'static str>, i64, i64) {
+        let limit = self.limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+        let offset = i64::try_from(self.offset).unwrap_or(i64::MAX);
+        (campaign, self.state.map(NumberState::as_str), self.result.map(CallResult::as_str), limit, offset)
+    }
+}
+
+/// The selected numbers' ids as the CTE `sel` (parameters ?1 … ?5 from
+/// [`NumberSelection::params`]); the index on (campaign, position) reads
+/// them in order.
+const SELECTED: &str = "WITH sel AS (SELECT id FROM campaign_numbers WHERE campaign = ?1
+       AND (?2 IS NULL OR state = ?2) AND (?3 IS NULL OR result = ?3)
+     ORDER BY position, id LIMIT ?4 OFFSET ?5) ";
+
+/// How many numbers of a campaign the selection's filters select (over
+/// every page).
+pub(crate) fn campaign_numbers_count(
+    conn: &Connection,
+    campaign: &str,
+    sel: &NumberSelection,
+) -> Result<u64, QueryError> {
+    let (c, state, result, _, _) = sel.params(campaign);
+    conn.prepare_cached(
+        "SELECT count(*) FROM campaign_numbers WHERE campaign = ?1
+           AND (?2 IS NULL OR state = ?2) AND (?3 IS NULL OR result = ?3)",
+    )
+    .and_then(|mut s| s.query_row(params![c, state, result], |row| row.get::<_, i64>(0)))
+    .map(|n| n.max(0) as u64)
+    .map_err(QueryError::sqlite("count campaign numbers"))
+}
+
 /// Every number of a campaign in dialling order, with its attempts' results
 /// per result and whether it is on the do-not-call list now.
 pub(crate) fn campaign_numbers(conn: &Connection, campaign: &str) -> Result<Vec<CampaignNumberRecord>, QueryError> {
+    selected_numbers(conn, campaign, &NumberSelection::ALL)
+}
+
+/// The numbers `sel` selects, as [`campaign_numbers`] reads them.
+fn selected_numbers(
+    conn: &Connection,
+    campaign: &str,
+    sel: &NumberSelection,
+) -> Result<Vec<CampaignNumberRecord>, QueryError> {
     type Raw = (CampaignNumberRecord, String, Option<String>, String);
+    let p = sel.params(campaign);
     let rows: Vec<Raw> = conn
-        .prepare_cached(
-            "SELECT id, position, number, digits, customer_id, state, attempts, next_at_wall_ms, result,
+        .prepare_cached(&format!(
+            "{SELECTED}SELECT id, position, number, digits, customer_id, state, attempts, next_at_wall_ms, result,
                last_call_id, added_wall_ms, updated_wall_ms, key_rev
-             FROM campaign_numbers WHERE campaign = ?1 ORDER BY position, id",
-        )
+             FROM campaign_numbers WHERE id IN (SELECT id FROM sel) ORDER BY position, id"
+        ))
         .and_then(|mut s| {
-            s.query_map([campaign], |row| {
+            s.query_map(params![p.0, p.1, p.2, p.3, p.4], |row| {
                 Ok((
                     CampaignNumberRecord {
                         id: CampaignNumberId(row.get(0)?),
@@ -542,13 +599,13 @@ pub(crate) fn campaign_numbers(conn: &Connection, campaign: &str) -> Result<Vec<
         .map_err(QueryError::sqlite("read campaign numbers"))?;
     let mut tries: HashMap<i64, ResultCounts> = HashMap::new();
     let counts: Vec<(i64, String, u32)> = conn
-        .prepare_cached(
-            "SELECT a.number_id, a.result, count(*) FROM campaign_attempts a
-               JOIN campaign_numbers n ON n.id = a.number_id
-             WHERE n.campaign = ?1 GROUP BY a.number_id, a.result",
-        )
+        .prepare_cached(&format!(
+            "{SELECTED}SELECT a.number_id, a.result, count(*) FROM campaign_attempts a
+             WHERE a.number_id IN (SELECT id FROM sel) GROUP BY a.number_id, a.result"
+        ))
         .and_then(|mut s| {
-            s.query_map([campaign], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?.collect::<Result<_, _>>()
+            s.query_map(params![p.0, p.1, p.2, p.3, p.4], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+                .collect::<Result<_, _>>()
         })
         .map_err(QueryError::sqlite("count campaign attempts"))?;
     for (id, result, n) in counts {
@@ -625,13 +682,23 @@ pub(crate) fn attempts_of(conn: &Connection, number: CampaignNumberId) -> Result
 
 /// Every number of a campaign with its attempts.
 pub(crate) fn campaign_results(conn: &Connection, campaign: &str) -> Result<Vec<NumberResult>, QueryError> {
-    let numbers = campaign_numbers(conn, campaign)?;
+    selected_results(conn, campaign, &NumberSelection::ALL)
+}
+
+/// The numbers `sel` selects, each with its attempts.
+pub(crate) fn selected_results(
+    conn: &Connection,
+    campaign: &str,
+    sel: &NumberSelection,
+) -> Result<Vec<NumberResult>, QueryError> {
+    let numbers = selected_numbers(conn, campaign, sel)?;
+    let p = sel.params(campaign);
     let rows = conn
         .prepare_cached(&format!(
-            "SELECT {ATTEMPT_COLUMNS} FROM campaign_attempts a JOIN campaign_numbers n ON n.id = a.number_id
-             WHERE n.campaign = ?1 ORDER BY a.id"
+            "{SELECTED}SELECT {ATTEMPT_COLUMNS} FROM campaign_attempts a
+             WHERE a.number_id IN (SELECT id FROM sel) ORDER BY a.id"
         ))
-        .and_then(|mut s| s.query_map([campaign], attempt_row)?.collect::<Result<Vec<_>, _>>())
+        .and_then(|mut s| s.query_map(params![p.0, p.1, p.2, p.3, p.4], attempt_row)?.collect::<Result<Vec<_>, _>>())
         .map_err(QueryError::sqlite("read campaign attempts"))?;
     let mut by_number: HashMap<CampaignNumberId, Vec<AttemptRecord>> = HashMap::new();
     for a in parse_attempts(rows)? {
@@ -697,9 +764,19 @@ pub(crate) fn dnc_lookup(conn: &Connection, number: &str) -> Result<Option<DncEn
 
 /// The whole do-not-call list, oldest first.
 pub(crate) fn dnc_list(conn: &Connection) -> Result<Vec<DncEntry>, QueryError> {
-    conn.prepare_cached("SELECT id, number, digits, reason, added_wall_ms FROM do_not_call ORDER BY id")
-        .and_then(|mut s| s.query_map([], dnc_row)?.collect::<Result<Vec<_>, _>>())
-        .map_err(QueryError::sqlite("read the do-not-call list"))
+    dnc_entries(conn, 0, None)
+}
+
+/// `limit` entries of the do-not-call list (all when `None`), oldest first,
+/// after skipping `offset`.
+pub(crate) fn dnc_entries(conn: &Connection, offset: u64, limit: Option<u64>) -> Result<Vec<DncEntry>, QueryError> {
+    let limit = limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+    let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+    conn.prepare_cached(
+        "SELECT id, number, digits, reason, added_wall_ms FROM do_not_call ORDER BY id LIMIT ?1 OFFSET ?2",
+    )
+    .and_then(|mut s| s.query_map([limit, offset], dnc_row)?.collect::<Result<Vec<_>, _>>())
+    .map_err(QueryError::sqlite("read the do-not-call list"))
 }
 
 impl RecordsReader {
@@ -712,6 +789,25 @@ impl RecordsReader {
     /// A campaign's numbers, each with its attempts.
     pub fn campaign_results(&self, campaign: &str) -> Result<Vec<NumberResult>, QueryError> {
         self.with_conn(|conn| campaign_results(conn, campaign))
+    }
+
+    /// A page of a campaign's numbers (each with its attempts) and how
+    /// many the selection's filters select over every page; only the page
+    /// is read.
+    pub fn campaign_results_page(
+        &self,
+        campaign: &str,
+        sel: &NumberSelection,
+    ) -> Result<(u64, Vec<NumberResult>), QueryError> {
+        self.with_conn(|conn| {
+            // One read transaction: the count and the page see the same
+            // numbers while the records thread writes.
+            let tx = conn.unchecked_transaction().map_err(QueryError::sqlite("begin a read"))?;
+            let total = campaign_numbers_count(&tx, campaign, sel)?;
+            let page = selected_results(&tx, campaign, sel)?;
+            tx.finish().map_err(QueryError::sqlite("end a read"))?;
+            Ok((total, page))
+        })
     }
 
     /// The attempts of one number, oldest first.
@@ -732,6 +828,20 @@ impl RecordsReader {
     /// The do-not-call list, oldest first.
     pub fn dnc_list(&self) -> Result<Vec<DncEntry>, QueryError> {
         self.with_conn(dnc_list)
+    }
+
+    /// How many entries the do-not-call list has, and `limit` of them
+    /// after skipping `offset` (oldest first), read together.
+    pub fn dnc_page(&self, offset: u64, limit: u64) -> Result<(u64, Vec<DncEntry>), QueryError> {
+        self.with_conn(|conn| {
+            let tx = conn.unchecked_transaction().map_err(QueryError::sqlite("begin a read"))?;
+            let total = tx
+                .query_row("SELECT count(*) FROM do_not_call", [], |row| row.get::<_, i64>(0))
+                .map_err(QueryError::sqlite("count the do-not-call list"))?;
+            let entries = dnc_entries(&tx, offset, Some(limit))?;
+            tx.finish().map_err(QueryError::sqlite("end a read"))?;
+            Ok((total.max(0) as u64, entries))
+        })
     }
 
     /// Whether a campaign was left paused (`None`: never paused or

@@ -66,7 +66,7 @@ pub use acd::{
 pub use acd_report::{AgentReport, QueueReport, ServiceLevels, StateTimes};
 pub use campaign::{
     AttemptRecord, AttemptWrite, CallResult, CampaignImportError, CampaignImportReport, CampaignNumberId,
-    CampaignNumberRecord, CampaignReport, DncEntry, NumberResult, NumberState, ResultCounts,
+    CampaignNumberRecord, CampaignReport, DncEntry, NumberResult, NumberSelection, NumberState, ResultCounts,
 };
 pub use customers::{AssignedAgent, Customer, CustomerId, CustomerPhone, CustomerQuery, CustomerUpdate, NewCustomer};
 pub use directory::{Extension, RingGroup, RingStrategy};

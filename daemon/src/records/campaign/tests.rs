@@ -394,6 +394,36 @@ fn summary_and_results_per_number() {
     assert_eq!(json["result"], "fax");
     assert_eq!(json["attempt_list"][0]["result"], "fax");
     assert_eq!(json["tries"]["fax"], 1);
+    // Pages read in SQL agree with filtering and paging all the results.
+    let selections = [
+        NumberSelection::ALL,
+        NumberSelection { state: Some(NumberState::Done), ..NumberSelection::ALL },
+        NumberSelection { result: Some(CallResult::Fax), ..NumberSelection::ALL },
+        NumberSelection { state: Some(NumberState::Pending), ..NumberSelection::ALL },
+        NumberSelection { offset: 1, limit: Some(1), ..NumberSelection::ALL },
+        NumberSelection { state: Some(NumberState::Done), offset: 1, limit: Some(5), ..NumberSelection::ALL },
+        NumberSelection { offset: 3, limit: Some(2), ..NumberSelection::ALL },
+        NumberSelection { limit: Some(0), ..NumberSelection::ALL },
+    ];
+    for sel in selections {
+        let want: Vec<&NumberResult> = results
+            .iter()
+            .filter(|r| {
+                sel.state.is_none_or(|s| r.number.state == s) && sel.result.is_none_or(|x| r.number.result == Some(x))
+            })
+            .collect();
+        let total = campaign_numbers_count(&db.conn, "c", &sel).unwrap();
+        assert_eq!(total, want.len() as u64, "{sel:?}");
+        let page = selected_results(&db.conn, "c", &sel).unwrap();
+        let want_page: Vec<NumberResult> = want
+            .into_iter()
+            .skip(sel.offset as usize)
+            .take(sel.limit.map_or(usize::MAX, |l| l as usize))
+            .cloned()
+            .collect();
+        assert_eq!(page, want_page, "{sel:?}");
+    }
+    assert_eq!(campaign_numbers_count(&db.conn, "none", &NumberSelection::ALL).unwrap(), 0);
 }
 
 #[test]
