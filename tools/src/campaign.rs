@@ -561,21 +561,20 @@ const DNC_PAGE_MAX: usize = 1000;
 fn dnc_list(args: DncListArgs) -> Result<i32> {
     let client = Client::connect(&args.read.api)?;
     // One page when asked for, else every page from `offset` on.
-    let (mut offset, mut entries, mut total) = (args.offset, Vec::new(), 0u64);
-    loop {
+    let (mut offset, mut entries) = (args.offset, Vec::new());
+    let total = loop {
         let limit = args.limit.unwrap_or(DNC_PAGE_MAX);
         let path = format!("/dnc?limit={limit}&offset={offset}");
         let answer: Value = client.get(&path)?;
         let page: DncPage =
             serde_json::from_value(answer).with_context(|| format!("GET {path}: an answer of an unexpected shape"))?;
-        total = page.total;
         let n = page.entries.len();
         entries.extend(page.entries);
         offset += n;
-        if args.limit.is_some() || n == 0 || offset as u64 >= total {
-            break;
+        if args.limit.is_some() || n == 0 || offset as u64 >= page.total {
+            break page.total;
         }
-    }
+    };
     if args.read.json {
         print_json(&json!({"total": total, "offset": args.offset, "entries": entries}))?;
         return Ok(0);
