@@ -152,6 +152,20 @@ members = ["1001", "1002", "1003", "1004", "1005"]
     }
 }
 
+/// The daemon's config of `c` with every line sent to IVR flow `name`
+/// (written from `flow` under the run's data directory `dir`), and `extra`
+/// sections before the `[ivr]` that names the flow directory.
+pub fn config_with_flow(dir: &Path, c: Center<'_>, name: &str, flow: &str, extra: &str) -> String {
+    let ivr = dir.join("ivr");
+    std::fs::create_dir_all(&ivr).expect("ivr dir");
+    std::fs::write(ivr.join(format!("{name}.toml")), flow).expect("flow file");
+    let inbound = format!("ivr:{name}");
+    let mut c = c;
+    c.inbound = &inbound;
+    c.extra = format!("{extra}\n[ivr]\ndir = \"{}\"\n", ivr.display());
+    c.config(dir)
+}
+
 /// The daemon's config: every line into queue `q` (strategy and extra
 /// queue keys given), five agents.
 pub fn config(dir: &Path, strategy: &str, queue_extra: &str) -> String {

@@ -19,8 +19,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use acd::{
-    AGENTS, Center, LINES, OfferSeen, Phone, answers_by_agent, common_checks, member_pos, numbers, offers_seen,
-    poisson_arrivals, queue_events, run_logged_in, run_queue, scenario, states,
+    AGENTS, Center, LINES, OfferSeen, Phone, answers_by_agent, common_checks, config_with_flow, member_pos, numbers,
+    offers_seen, poisson_arrivals, queue_events, run_logged_in, run_queue, scenario, states,
 };
 use ctibox_daemon::records::{AgentStateKind, CallRecord, LegRole, QueueEventKind, QueueEventRecord};
 
@@ -346,15 +346,10 @@ fn skills_pick_the_best_match_and_requirements_relax_with_the_wait() {
     let arrivals = [3000, 6000, 9000, 12_000, 125_000];
     let scen = scenario(&arrivals, &nums, &[Phone { answer: Some(1), talk_s: 60 }; AGENTS]);
     let make = |dir: &Path| {
-        let ivr = dir.join("ivr");
-        std::fs::create_dir_all(&ivr).expect("ivr dir");
-        std::fs::write(ivr.join("skills.toml"), SKILLS_FLOW).expect("flow file");
         let mut c =
             Center::new("skills", "relax = [ { after = \"15s\", lower = 2 }, { after = \"30s\", lower = \"any\" } ]");
-        c.inbound = "ivr:skills";
         c.skills = ["billing = 6, tech = 8", "billing = 9", "tech = 9", "billing = 6, tech = 7", "ru = 3"];
-        c.extra = format!("\n[ivr]\ndir = \"{}\"\n", ivr.display());
-        c.config(dir)
+        config_with_flow(dir, c, "skills", SKILLS_FLOW, "")
     };
     let run = run_logged_in("acd-skills", &scen, &make, |_| {});
     common_checks(&run, arrivals.len());
@@ -446,16 +441,8 @@ fn criteria_routing_sends_customers_who_bought_trucks_to_truck_sales() {
     let arrivals = [3000, 6000, 9000];
     let scen = scenario(&arrivals, &nums, &[Phone { answer: Some(1), talk_s: 30 }; AGENTS]);
     let make = |dir: &Path| {
-        let ivr = dir.join("ivr");
-        std::fs::create_dir_all(&ivr).expect("ivr dir");
-        std::fs::write(ivr.join("criteria.toml"), CRITERIA_FLOW).expect("flow file");
-        let mut c = Center::new("linear", "");
-        c.inbound = "ivr:criteria";
-        c.extra = format!(
-            "\n[[queue]]\nname = \"trucks\"\nstrategy = \"linear\"\nmembers = [\"1005\"]\n\n[ivr]\ndir = \"{}\"\n",
-            ivr.display()
-        );
-        c.config(dir)
+        let trucks = "\n[[queue]]\nname = \"trucks\"\nstrategy = \"linear\"\nmembers = [\"1005\"]\n";
+        config_with_flow(dir, Center::new("linear", ""), "criteria", CRITERIA_FLOW, trucks)
     };
     let customers = [("Wang Truck", "Big Truck Co", &nums[0]), ("Li Hua", "Flower Shop", &nums[1])];
     let run = run_logged_in("acd-criteria", &scen, &make, |d| {
@@ -522,15 +509,7 @@ fn an_ivr_transfer_to_agent_reaches_the_personal_manager_or_falls_back_to_the_qu
     let nums: Vec<String> = ["13910000000", "13920000001"].map(String::from).to_vec();
     let arrivals = [3000, 25_000];
     let scen = scenario(&arrivals, &nums, &[Phone { answer: Some(1), talk_s: 10 }; AGENTS]);
-    let make = |dir: &Path| {
-        let ivr = dir.join("ivr");
-        std::fs::create_dir_all(&ivr).expect("ivr dir");
-        std::fs::write(ivr.join("manager.toml"), MANAGER_FLOW).expect("flow file");
-        let mut c = Center::new("linear", "");
-        c.inbound = "ivr:manager";
-        c.extra = format!("\n[ivr]\ndir = \"{}\"\n", ivr.display());
-        c.config(dir)
-    };
+    let make = |dir: &Path| config_with_flow(dir, Center::new("linear", ""), "manager", MANAGER_FLOW, "");
     let run = harness::run_config("acd-manager", &scen, &make, |live| {
         acd::log_in_all(live, |d| {
             for (k, phone) in nums.iter().enumerate() {

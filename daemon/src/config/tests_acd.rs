@@ -444,19 +444,28 @@ fn overflow_loops_are_errors() {
     parses(&file(&format!("{}{}", q("a", "queue:b"), q("b", "ext:801"))));
 }
 
+/// The file with a dial-plan route `pattern` → `to`.
+fn with_route(pattern: &str, to: &str) -> String {
+    file(&format!("\n[[dial_plan.route]]\npattern = \"{pattern}\"\nto = \"{to}\"\n"))
+}
+
+/// The file with the trunk's `inbound` set to `to`.
+fn with_inbound(to: &str) -> String {
+    file("").replace("inbound = \"queue:sales\"", &format!("inbound = \"{to}\""))
+}
+
+/// The file with ring group 600 whose `no_answer` is `to`.
+fn with_no_answer(to: &str) -> String {
+    file(&format!("\n[[ring_group]]\nnumber = \"600\"\nmembers = [\"801\"]\nno_answer = \"{to}\"\n"))
+}
+
 #[test]
 fn queue_targets_elsewhere_must_exist() {
-    error_at(
-        &file("").replace("inbound = \"queue:sales\"", "inbound = \"queue:sale\""),
-        "queue:sale",
-        "inbound: there is no queue `sale`",
-    );
-    let route = file("\n[[dial_plan.route]]\npattern = \"7\"\nto = \"queue:nope\"\n");
-    error_at(&route, "queue:nope", "to: there is no queue `nope`");
-    let group = file("\n[[ring_group]]\nnumber = \"600\"\nmembers = [\"801\"]\nno_answer = \"queue:nope\"\n");
-    error_at(&group, "queue:nope", "no_answer: there is no queue `nope`");
-    error_at(&file("").replace("inbound = \"queue:sales\"", "inbound = \"queue:\""), "inbound", "is not a call target");
-    let c = parses(&file("\n[[dial_plan.route]]\npattern = \"7\"\nto = \"queue:sales\"\n"));
+    error_at(&with_inbound("queue:sale"), "queue:sale", "inbound: there is no queue `sale`");
+    error_at(&with_route("7", "queue:nope"), "queue:nope", "to: there is no queue `nope`");
+    error_at(&with_no_answer("queue:nope"), "queue:nope", "no_answer: there is no queue `nope`");
+    error_at(&with_inbound("queue:"), "inbound", "is not a call target");
+    let c = parses(&with_route("7", "queue:sales"));
     assert_eq!(c.route("7").unwrap().to, Target::Queue("sales".into()));
     assert_eq!(Target::Queue("sales".into()).to_string(), "queue:sales");
 }
@@ -464,22 +473,16 @@ fn queue_targets_elsewhere_must_exist() {
 #[test]
 fn agent_targets_are_dial_plan_routes_to_known_agents() {
     // The base file's agents are 1001 and 1002.
-    let c = parses(&file("\n[[dial_plan.route]]\npattern = \"71\"\nto = \"agent:1001\"\n"));
+    let c = parses(&with_route("71", "agent:1001"));
     assert_eq!(c.route("71").unwrap().to, Target::Agent("1001".into()));
     assert_eq!(Target::Agent("1001".into()).to_string(), "agent:1001");
-    let route = file("\n[[dial_plan.route]]\npattern = \"79\"\nto = \"agent:1009\"\n");
-    error_at(&route, "agent:1009", "to: there is no agent `1009`");
-    error_at(
-        &file("").replace("inbound = \"queue:sales\"", "inbound = \"agent:1001\""),
-        "agent:1001",
-        "inbound: `agent:1001` is a dial-plan target only",
-    );
-    let group = file("\n[[ring_group]]\nnumber = \"600\"\nmembers = [\"801\"]\nno_answer = \"agent:1002\"\n");
-    error_at(&group, "agent:1002", "no_answer: `agent:1002` is a dial-plan target only");
+    error_at(&with_route("79", "agent:1009"), "agent:1009", "to: there is no agent `1009`");
+    error_at(&with_inbound("agent:1001"), "agent:1001", "inbound: `agent:1001` is a dial-plan target only");
+    error_at(&with_no_answer("agent:1002"), "agent:1002", "no_answer: `agent:1002` is a dial-plan target only");
     let overflow =
         file("").replace("members = [\"1001\", \"1002\"]", "members = [\"1001\", \"1002\"]\noverflow = \"agent:1001\"");
     error_at(&overflow, "agent:1001", "overflow: use ext:NUMBER");
-    error_at(&file("").replace("inbound = \"queue:sales\"", "inbound = \"agent:\""), "inbound", "agent:ID");
+    error_at(&with_inbound("agent:"), "inbound", "agent:ID");
 }
 
 #[test]
