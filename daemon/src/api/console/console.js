@@ -107,6 +107,11 @@ const STATE_NAMES = {
   wrap_up: "wrap-up",
 };
 
+// The agent's phone is busy with a call that is not the ACD's.
+function personal(a) {
+  return a.busy && a.call === null;
+}
+
 function stateName(a) {
   return STATE_NAMES[a.state] || a.state;
 }
@@ -436,11 +441,11 @@ function renderAgent() {
   if (!a) return;
   text("my-name", `${a.name} (${a.id})`);
   text("my-state", stateName(a));
-  text("my-reason", a.reason ? `reason: ${a.reason}` : a.busy ? "(on a personal call)" : "");
+  text("my-reason", a.reason ? `reason: ${a.reason}` : personal(a) ? "(on a personal call)" : "");
   $("my-since").replaceChildren(since("span", a.since_ms));
   text("my-extension", a.extension || "—");
   text("my-queues", a.queues.join(", ") || "—");
-  text("my-answered", `${a.answered} calls, talk ${duration(a.talk_ms)}`);
+  text("my-answered", `${a.answered} queue calls, talk time ${duration(a.talk_ms)}`);
   const out = a.state === "logged_out";
   $("btn-agent-login").disabled = !out;
   $("btn-agent-logout").disabled = out;
@@ -560,10 +565,10 @@ function renderSupervisor() {
         "tr",
         { dataset: { agent: a.id, state: a.state } },
         el("th", { scope: "row" }, `${a.name} (${a.id})`),
-        el("td", { class: "state" }, stateName(a), a.reason ? ` (${a.reason})` : "", a.busy ? " (personal call)" : ""),
+        el("td", { class: "state" }, stateName(a), a.reason ? ` (${a.reason})` : "", personal(a) ? " (personal call)" : ""),
         since("td", a.since_ms),
         el("td", {}, a.extension || "—"),
-        el("td", {}, `${a.answered}, talk ${duration(a.talk_ms)}`),
+        el("td", {}, `${a.answered} (talk ${duration(a.talk_ms)})`),
         el("td", { class: "caller" }, c ? caller(c) : a.call !== null ? `call #${a.call}` : ""),
         el("td", { class: "actions" }, agentActions(a)),
       );
