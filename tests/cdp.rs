@@ -101,12 +101,10 @@ impl Browser {
     /// A new tab showing `about:blank`.
     pub fn new_page(&self) -> Page {
         let url = format!("http://127.0.0.1:{}/json/new?about:blank", self.port);
-        let target: Value = ureq::put(&url)
-            .call()
-            .unwrap_or_else(|e| panic!("PUT {url}: {e}"))
-            .into_json()
-            .expect("a target as JSON");
-        let ws_url = target["webSocketDebuggerUrl"].as_str().unwrap_or_else(|| panic!("no webSocketDebuggerUrl: {target}"));
+        let target: Value =
+            ureq::put(&url).call().unwrap_or_else(|e| panic!("PUT {url}: {e}")).into_json().expect("a target as JSON");
+        let ws_url =
+            target["webSocketDebuggerUrl"].as_str().unwrap_or_else(|| panic!("no webSocketDebuggerUrl: {target}"));
         let (ws, _) = tungstenite::connect(ws_url).unwrap_or_else(|e| panic!("CDP connect {ws_url}: {e}"));
         if let MaybeTlsStream::Plain(s) = ws.get_ref() {
             s.set_read_timeout(Some(Duration::from_millis(200))).expect("read timeout");
@@ -158,7 +156,8 @@ impl Page {
                 }
                 Err(e) => panic!("CDP {method}: {e}"),
             };
-            let answer: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("CDP sent non-JSON ({e}): {text}"));
+            let answer: Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("CDP sent non-JSON ({e}): {text}"));
             if answer["id"].as_u64() != Some(id) {
                 continue; // an event
             }
@@ -181,10 +180,8 @@ impl Page {
     /// The value of a JavaScript expression (promises awaited); fails the
     /// test when it throws.
     pub fn eval(&mut self, expression: &str) -> Value {
-        let r = self.call(
-            "Runtime.evaluate",
-            json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
-        );
+        let r = self
+            .call("Runtime.evaluate", json!({"expression": expression, "returnByValue": true, "awaitPromise": true}));
         if let Some(ex) = r.get("exceptionDetails") {
             panic!("JavaScript threw: {ex}\nin: {expression}");
         }
@@ -213,7 +210,10 @@ impl Page {
             }
             if Instant::now() >= deadline {
                 let body = self.eval("document.body ? document.body.innerText : ''");
-                panic!("waited {patience:?} for {what} ({expression}); the page shows:\n{}", body.as_str().unwrap_or(""));
+                panic!(
+                    "waited {patience:?} for {what} ({expression}); the page shows:\n{}",
+                    body.as_str().unwrap_or("")
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -238,16 +238,24 @@ fn an_agent_takes_a_queue_call_on_the_console_and_the_supervisor_sees_it() {
     // The supervisor's console, in a second tab.
     let mut sup = center.console(&browser);
     log_in(&mut sup, "super", "super-pw");
-    sup.wait_for("Alice ready on the supervisor's console", &format!("({})?.dataset.state === 'ready'", agent_row("1001")));
+    sup.wait_for(
+        "Alice ready on the supervisor's console",
+        &format!("({})?.dataset.state === 'ready'", agent_row("1001")),
+    );
     assert!(sup.eval("document.getElementById('agent-view').hidden").as_bool().unwrap_or(false));
     assert!(
-        sup.eval("document.querySelector('#queues-table tr[data-queue=\"sales\"]') !== null").as_bool().unwrap_or(false),
+        sup.eval("document.querySelector('#queues-table tr[data-queue=\"sales\"]') !== null")
+            .as_bool()
+            .unwrap_or(false),
         "the supervisor sees queue sales"
     );
 
     // A known customer rings in.
     center.ring(1, CALLER);
-    agent.wait_for("the screen pop", &format!("!document.getElementById('pop').hidden && {}", text_is("pop-number", CALLER)));
+    agent.wait_for(
+        "the screen pop",
+        &format!("!document.getElementById('pop').hidden && {}", text_is("pop-number", CALLER)),
+    );
     let customer = agent.text("pop-customer");
     assert!(customer.contains("Wang Wei"), "the pop names the customer: {customer}");
     assert_eq!(agent.text("pop-vip"), "VIP 2");
@@ -265,10 +273,8 @@ fn an_agent_takes_a_queue_call_on_the_console_and_the_supervisor_sees_it() {
     // Her phone answers by itself; she hangs up from the console.
     agent.wait_for("on the call", &text_is("my-state", "on call"));
     agent.wait_for("the call panel", "!document.getElementById('my-call').hidden");
-    let call: i64 = agent
-        .eval("Number(document.getElementById('my-call').dataset.call)")
-        .as_i64()
-        .expect("the call's id");
+    let call: i64 =
+        agent.eval("Number(document.getElementById('my-call').dataset.call)").as_i64().expect("the call's id");
     let (_, live) = center.api("GET", &format!("/calls/{call}"), Some(&admin), None);
     assert_eq!(live["status"], "up", "the call is up before the hang-up: {live}");
     agent.click("btn-hangup");
@@ -286,7 +292,10 @@ fn an_agent_takes_a_queue_call_on_the_console_and_the_supervisor_sees_it() {
     };
     assert!(record["answer_wall_ms"].is_i64(), "the call was answered: {record}");
     agent.wait_for("the call panel gone", "document.getElementById('my-call').hidden");
-    agent.wait_for("the pop says the call ended", &format!("document.getElementById('pop-status').textContent.includes('#{call} ended')"));
+    agent.wait_for(
+        "the pop says the call ended",
+        &format!("document.getElementById('pop-status').textContent.includes('#{call} ended')"),
+    );
     sup.wait_for(
         "Alice off the call on the supervisor's console",
         &format!("['wrap_up', 'ready'].includes(({})?.dataset.state)", agent_row("1001")),
@@ -313,12 +322,18 @@ fn a_wrong_password_shows_the_apis_error_on_the_login_form() {
 
     // A token that stopped working sends the console back to the form.
     log_in(&mut page, "alice", "alice-pw");
-    page.wait_for("the console", "!document.getElementById('app').hidden && !document.getElementById('agent-panel').hidden");
+    page.wait_for(
+        "the console",
+        "!document.getElementById('app').hidden && !document.getElementById('agent-panel').hidden",
+    );
     let token = page.eval("JSON.parse(sessionStorage.getItem('ctibox.session')).token");
     let token = token.as_str().expect("the token is kept in sessionStorage").to_string();
     let (status, _) = center.api("POST", "/logout", Some(&token), None);
     assert_eq!(status, 204, "the session ends behind the console's back");
-    page.wait_for("back on the login form", "!document.getElementById('login').hidden && document.getElementById('app').hidden");
+    page.wait_for(
+        "back on the login form",
+        "!document.getElementById('login').hidden && document.getElementById('app').hidden",
+    );
     let msg = page.text("login-error");
     assert!(msg.contains("session ended"), "the form says why: {msg}");
 }

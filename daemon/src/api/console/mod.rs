@@ -82,7 +82,10 @@ mod tests {
             assert!([SCRIPT_PATH, STYLE_PATH].contains(r), "the page refers to {r}, not one of our assets");
         }
         for text in [INDEX_HTML, CONSOLE_JS, CONSOLE_CSS] {
-            assert!(!text.contains("http://") && !text.contains("https://") && !text.contains("//cdn"), "an external URL");
+            assert!(
+                !text.contains("http://") && !text.contains("https://") && !text.contains("//cdn"),
+                "an external URL"
+            );
             assert!(!text.contains("@import"), "the style sheet imports nothing");
         }
     }
