@@ -8,8 +8,12 @@
 //! to queue `sales`; her console shows the screen pop with the caller's
 //! number and the customer's name, VIP level and queue; a supervisor's
 //! console (a second tab) shows Alice offered or on the call with the
-//! caller; Alice hangs up from the console, and the journal has the call
-//! ended. A wrong password shows the API's error on the login form.
+//! caller; Alice adds a note (it shows in her pop and on the call) and
+//! hangs up from the console, and the journal has the call ended; the
+//! supervisor sets her not ready and logs her out from the agents table
+//! (the console asks before the logout). A wrong password shows the API's
+//! error on the login form, and a session ended behind the console's back
+//! sends it back to the form with a message.
 //!
 //! The board runs lock-step as fast as the CPU, far ahead of the wall
 //! clock: the caller stays for many hours of board time (minutes of wall
@@ -277,6 +281,16 @@ fn an_agent_takes_a_queue_call_on_the_console_and_the_supervisor_sees_it() {
         agent.eval("Number(document.getElementById('my-call').dataset.call)").as_i64().expect("the call's id");
     let (_, live) = center.api("GET", &format!("/calls/{call}"), Some(&admin), None);
     assert_eq!(live["status"], "up", "the call is up before the hang-up: {live}");
+
+    // A note for whoever takes the call next: on the call, and in the pop.
+    agent.set_value("note-text", "wants the blue truck");
+    agent.click("btn-note");
+    agent.wait_for(
+        "the note in the pop",
+        "document.getElementById('pop-notes').textContent.includes('alice: wants the blue truck')",
+    );
+    let (_, live) = center.api("GET", &format!("/calls/{call}"), Some(&admin), None);
+    assert_eq!(live["notes"][0]["text"], "wants the blue truck", "{live}");
     agent.click("btn-hangup");
 
     // The journal has it ended; both consoles follow.
@@ -301,6 +315,26 @@ fn an_agent_takes_a_queue_call_on_the_console_and_the_supervisor_sees_it() {
         &format!("['wrap_up', 'ready'].includes(({})?.dataset.state)", agent_row("1001")),
     );
     assert_eq!(agent.text("message"), "", "no error was shown");
+
+    // The supervisor sets Alice not ready, then logs her out (after the
+    // console asks, as it does before anything destructive).
+    let click_in_row = |page: &mut Page, label: &str| {
+        page.eval(&format!(
+            "(() => {{ const b = [...{row}.querySelectorAll('button')].find(b => b.textContent === {label}); \
+             if (!b) throw new Error('no button ' + {label}); b.click(); return true; }})()",
+            row = agent_row("1001"),
+            label = json!(label)
+        ));
+    };
+    click_in_row(&mut sup, "Not ready");
+    agent.wait_for("not ready, set by the supervisor", &text_is("my-state", "not ready"));
+    assert_eq!(agent.text("my-reason"), "reason: supervisor");
+    sup.eval("window.confirm = (q) => { window.asked = q; return true; }");
+    click_in_row(&mut sup, "Log out");
+    agent.wait_for("logged out by the supervisor", &text_is("my-state", "logged out"));
+    let asked = sup.eval("window.asked");
+    assert_eq!(asked, "Log Alice out of the queues?", "the console asked first");
+    assert_eq!(sup.text("message"), "", "no error was shown");
 }
 
 #[test]
