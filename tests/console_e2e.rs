@@ -12,8 +12,9 @@
 //! hangs up from the console, and the journal has the call ended; the
 //! supervisor sets her not ready and logs her out from the agents table
 //! (the console asks before the logout). A wrong password shows the API's
-//! error on the login form, and a session ended behind the console's back
-//! sends it back to the form with a message.
+//! error on the login form; a dropped event stream shows "reconnecting" and
+//! comes back live; a session ended behind the console's back sends it
+//! back to the form with a message.
 //!
 //! The board runs lock-step as fast as the CPU, far ahead of the wall
 //! clock: the caller stays for many hours of board time (minutes of wall
@@ -338,7 +339,7 @@ fn an_agent_takes_a_queue_call_on_the_console_and_the_supervisor_sees_it() {
 }
 
 #[test]
-fn a_wrong_password_shows_the_apis_error_on_the_login_form() {
+fn a_wrong_password_a_dropped_stream_and_an_ended_session_on_the_console() {
     let center = Center::start();
     let (status, refusal) =
         center.api("POST", "/login", None, Some(json!({"username": "alice", "password": "not-hers"})));
@@ -354,12 +355,22 @@ fn a_wrong_password_shows_the_apis_error_on_the_login_form() {
     assert!(page.eval("document.getElementById('app').hidden").as_bool().unwrap_or(false), "still on the form");
     assert_eq!(page.eval("sessionStorage.length").as_i64(), Some(0), "no token kept");
 
-    // A token that stopped working sends the console back to the form.
+    // Logged in; then the event stream drops, and later the token stops
+    // working.
     log_in(&mut page, "alice", "alice-pw");
     page.wait_for(
         "the console",
         "!document.getElementById('app').hidden && !document.getElementById('agent-panel').hidden",
     );
+    // The event stream drops: the console says so, reconnects and is live
+    // again on a fresh snapshot.
+    page.wait_for("the stream live", &text_is("conn", "live"));
+    page.eval("S.ws.close(); true");
+    page.wait_for("reconnecting shown", "document.getElementById('conn').textContent.startsWith('reconnecting')");
+    page.wait_for("live again", &text_is("conn", "live"));
+    assert_eq!(page.text("my-state"), "logged out", "the snapshot shows the agent again");
+
+    // The session ends behind the console's back.
     let token = page.eval("JSON.parse(sessionStorage.getItem('ctibox.session')).token");
     let token = token.as_str().expect("the token is kept in sessionStorage").to_string();
     let (status, _) = center.api("POST", "/logout", Some(&token), None);

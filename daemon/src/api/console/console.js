@@ -533,7 +533,8 @@ function renderPreview() {
 
 function agentActions(a) {
   const id = encodeURIComponent(a.id);
-  const btn = (label, fn, ask) => el("button", { type: "button", onclick: act(fn, ask) }, label);
+  const btn = (label, fn, ask) =>
+    el("button", { type: "button", "aria-label": `${label}: ${a.name}`, onclick: act(fn, ask) }, label);
   const monitor = (mode) => () => {
     const ext = $("monitor-ext").value.trim();
     return api("POST", `/agents/${id}/monitor`, ext ? { mode, extension: ext } : { mode });
