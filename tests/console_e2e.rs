@@ -8,7 +8,7 @@
 //! to queue `sales`; her console shows the screen pop with the caller's
 //! number and the customer's name, VIP level and queue; a supervisor's
 //! console (a second tab) shows Alice offered or on the call with the
-//! caller; Alice adds a note (it shows in her pop and on the call) and
+//! caller; Alice holds and unholds the customer, adds a note (it shows in her pop and on the call) and
 //! hangs up from the console, and the journal has the call ended; the
 //! supervisor sets her not ready and logs her out from the agents table
 //! (the console asks before the logout). A wrong password shows the API's
@@ -282,6 +282,19 @@ fn an_agent_takes_a_queue_call_on_the_console_and_the_supervisor_sees_it() {
         agent.eval("Number(document.getElementById('my-call').dataset.call)").as_i64().expect("the call's id");
     let (_, live) = center.api("GET", &format!("/calls/{call}"), Some(&admin), None);
     assert_eq!(live["status"], "up", "the call is up before the hang-up: {live}");
+
+    // Hold and unhold the customer from the console.
+    agent.click("btn-hold");
+    let on_hold = format!("{CALLER} on hold");
+    agent.wait_for(
+        "the customer on hold",
+        &format!("document.getElementById('my-call-summary').textContent.includes({})", json!(on_hold)),
+    );
+    let (_, held) = center.api("GET", &format!("/calls/{call}"), Some(&admin), None);
+    let legs = held["legs"].as_array().expect("legs");
+    assert!(legs.iter().any(|l| l["party"] == CALLER && l["held"] == true), "the API has the caller held: {held}");
+    agent.click("btn-unhold");
+    agent.wait_for("the customer back", "!document.getElementById('my-call-summary').textContent.includes('on hold')");
 
     // A note for whoever takes the call next: on the call, and in the pop.
     agent.set_value("note-text", "wants the blue truck");
