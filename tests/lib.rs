@@ -1,6 +1,8 @@
 //! Helpers for the end-to-end tests: find the workspace's binaries, start
 //! them as child processes that are killed when the test ends, make
-//! scratch directories.
+//! scratch directories; [`cdp`] drives a headless chromium.
+
+pub mod cdp;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

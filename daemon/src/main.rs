@@ -143,6 +143,7 @@ fn announce(service: &Service, source: &ConfigSource) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "ctiboxd {} running ({source})", env!("CARGO_PKG_VERSION"));
     let _ = writeln!(out, "  board:   {}", service.daemon.engine.info.name);
+    let _ = writeln!(out, "  console: http://{addr}/");
     let _ = writeln!(out, "  API:     http://{addr}/api/v1  (docs/api.md; `ctibox --api http://{addr} status`)");
     let _ = writeln!(out, "  events:  ws://{addr}/api/v1/events");
     if *source == ConfigSource::Demo {

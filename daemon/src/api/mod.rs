@@ -18,7 +18,9 @@
 //! [`testing`] holds a test double of the call-control core and a server
 //! with a temporary database for tests of this API and of the CLI.
 //!
-//! Not implemented yet: the web console at `/`, ring groups over the API,
+//! [`console`] serves the web console's three files at `/`.
+//!
+//! Not implemented yet: ring groups over the API,
 //! rate limiting of logins.
 
 pub mod acd;
@@ -26,6 +28,7 @@ pub mod auth;
 pub mod body;
 pub mod calls;
 pub mod campaign;
+pub mod console;
 pub mod customers;
 pub mod de;
 pub mod directory;
@@ -193,7 +196,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/config/reload", post(status::reload))
         .route("/events", get(events::events))
         .method_not_allowed_fallback(method_not_allowed);
-    Router::new().nest("/api/v1", v1).fallback(not_found).with_state(state)
+    Router::new().nest("/api/v1", v1).merge(console::routes()).fallback(not_found).with_state(state)
 }
 
 /// Serves the API on `listener` until `shutdown` completes; then stops
