@@ -109,6 +109,10 @@ fn login_failures() {
     assert_eq!(body["username"], "admin");
     assert_eq!(body["token"].as_str().unwrap().len(), 64);
     assert!(body["expires_at_ms"].as_i64().unwrap() > 1_600_000_000_000);
+    assert_eq!(body["agent"], serde_json::Value::Null, "admin is no ACD agent: {body}");
+    // An agent user learns which ACD agent it is (the console's agent view).
+    let (status, body) = login(r#"{"username": "agent", "password": "agent-pw"}"#);
+    assert_eq!((status, body["role"].as_str(), body["agent"].as_str()), (200, Some("agent"), Some("1001")), "{body}");
 
     // A disabled user cannot log in, and its sessions end.
     let admin = api.login("admin");

@@ -343,6 +343,10 @@ pub struct LoginResponse {
     pub role: String,
     pub username: String,
     pub expires_at_ms: i64,
+    /// The ACD agent this user is (`[[agent]] user`), in the config in
+    /// force at login; `None` when the user is no agent.
+    #[serde(default)]
+    pub agent: Option<String>,
 }
 
 pub(crate) async fn login(
@@ -372,11 +376,13 @@ pub(crate) async fn login(
     };
     let session = state.auth.open(user.id, &user.username, user.role)?;
     tracing::info!(username = %user.username, role = user.role.as_str(), "api: login");
+    let agent = (state.config)().agent_of_user(&user.username).map(|a| a.spec.id.clone());
     Ok(Json(LoginResponse {
         token: session.token,
         role: user.role.as_str().to_string(),
         username: user.username,
         expires_at_ms: session.expires_at_ms,
+        agent,
     }))
 }
 

@@ -192,7 +192,7 @@ async function login(ev) {
   const password = $("login-password").value;
   try {
     const answer = await api("POST", "/login", { username, password });
-    S.session = { token: answer.token, role: answer.role, username: answer.username };
+    S.session = { token: answer.token, role: answer.role, username: answer.username, agent: answer.agent || "" };
     sessionStorage.setItem(TOKEN_KEY, JSON.stringify(S.session));
     $("login-password").value = "";
     await start();
@@ -246,37 +246,18 @@ async function start() {
   $("conn").hidden = false;
   text("who-name", S.session.username);
   text("who-role", S.session.role);
+  // The login answer names the ACD agent this user is (if any): agents
+  // get the agent view, and so do supervisors and admins who also take
+  // calls.
+  S.me = S.session.agent || "";
   $("super-view").hidden = !staff;
-  $("agent-view").hidden = staff;
-  say("");
-  S.clockTimer = setInterval(tick, 1000);
-  if (!staff) await findMyAgent();
-  connect();
-}
-
-// The API has no "who am I as an agent": an agent user may read the
-// history of its own agent only, so the one that answers is ours.
-async function findMyAgent() {
-  S.me = "";
-  let agents = [];
-  try {
-    agents = await api("GET", "/agents");
-  } catch (e) {
-    if (e.status === 401) return;
-    say(e.describe());
-  }
-  for (const a of agents) {
-    try {
-      await api("GET", `/agents/${encodeURIComponent(a.id)}/history?limit=1`);
-      S.me = a.id;
-      break;
-    } catch (e) {
-      if (e.status === 401) return;
-    }
-  }
+  $("agent-view").hidden = staff && !S.me;
   $("agent-missing").hidden = !!S.me;
   $("agent-panel").hidden = !S.me;
   text("agent-missing", S.me ? "" : `User ${S.session.username} is not an ACD agent: only the calls panel applies.`);
+  say("");
+  S.clockTimer = setInterval(tick, 1000);
+  connect();
 }
 
 // ---------------------------------------------------------------- events
