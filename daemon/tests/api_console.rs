@@ -7,14 +7,19 @@ mod api_support;
 
 use api_support::Api;
 
-/// (status, content type, cache control, body) of `GET path`, no token.
-fn fetch(api: &Api, path: &str) -> (u16, String, String, String) {
+/// The answer to `GET path`, no token.
+fn get(api: &Api, path: &str) -> ureq::Response {
     let url = format!("{}{path}", api.server.url);
-    let res = match ureq::get(&url).call() {
+    match ureq::get(&url).call() {
         Ok(r) => r,
         Err(ureq::Error::Status(_, r)) => r,
         Err(e) => panic!("GET {url}: {e}"),
-    };
+    }
+}
+
+/// (status, content type, cache control, body) of `GET path`, no token.
+fn fetch(api: &Api, path: &str) -> (u16, String, String, String) {
+    let res = get(api, path);
     let status = res.status();
     let ctype = res.header("content-type").unwrap_or("").to_string();
     let cache = res.header("cache-control").unwrap_or("").to_string();
@@ -46,6 +51,15 @@ fn the_console_is_served_at_the_root_without_a_token() {
         assert_eq!(got_type, ctype, "GET {path}");
         assert_eq!(cache, "no-cache", "GET {path}");
         assert!(body.contains(needle), "GET {path} has {needle:?}");
+        // Hardening: only our own files and the API on this origin, no
+        // framing, no content sniffing, no referrer to elsewhere.
+        let res = get(&api, path);
+        let csp = res.header("content-security-policy").unwrap_or("");
+        for part in ["default-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"] {
+            assert!(csp.contains(part), "GET {path}: {part} in {csp:?}");
+        }
+        assert_eq!(res.header("x-content-type-options"), Some("nosniff"), "GET {path}");
+        assert_eq!(res.header("referrer-policy"), Some("no-referrer"), "GET {path}");
     }
 }
 
