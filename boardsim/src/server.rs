@@ -471,37 +471,28 @@ impl<'w, W: SimWorld> Session<'w, W> {
                     Ok(n) => n,
                     Err(e) => return Some(ConnFate::Drop(format!("bad REPLY: {e}"))),
                 };
-                if c.awaiting != Some(number) {
-                    // A late reply to a tick already played out as a slip:
-                    // its audio is dropped, its commands are carried out
-                    // at the next tick.
-                    if self.pace == Pace::RealTime && number < self.tick {
-                        for cmd in &self.reply_commands {
-                            if let Err(e) = check_command(&self.info, cmd) {
-                                return Some(ConnFate::Drop(format!("bad command in tick {number}: {e}")));
-                            }
-                        }
-                        for cmd in &self.reply_commands {
-                            self.signals.apply_command(cmd);
-                        }
-                        self.late_commands.append(&mut self.reply_commands);
-                        return Some(ConnFate::Keep);
-                    }
+                // A late reply to a tick already played out as a slip: its
+                // audio is dropped, its commands are carried out at the
+                // next tick.
+                let late = c.awaiting != Some(number);
+                if late && !(self.pace == Pace::RealTime && number < self.tick) {
                     return Some(ConnFate::Drop(format!(
                         "REPLY for tick {number} but the board is waiting for {:?}",
                         c.awaiting
                     )));
                 }
-                for cmd in &self.reply_commands {
-                    if let Err(e) = check_command(&self.info, cmd) {
-                        return Some(ConnFate::Drop(format!("bad command in tick {number}: {e}")));
-                    }
+                if let Some(e) = self.reply_commands.iter().find_map(|cmd| check_command(&self.info, cmd).err()) {
+                    return Some(ConnFate::Drop(format!("bad command in tick {number}: {e}")));
                 }
-                c.awaiting = None;
-                std::mem::swap(&mut self.from_driver, &mut self.reply_audio);
-                std::mem::swap(&mut self.commands, &mut self.reply_commands);
-                for cmd in &self.commands {
+                for cmd in &self.reply_commands {
                     self.signals.apply_command(cmd);
+                }
+                if late {
+                    self.late_commands.append(&mut self.reply_commands);
+                } else {
+                    c.awaiting = None;
+                    std::mem::swap(&mut self.from_driver, &mut self.reply_audio);
+                    std::mem::swap(&mut self.commands, &mut self.reply_commands);
                 }
                 Some(ConnFate::Keep)
             }

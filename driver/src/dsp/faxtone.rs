@@ -396,7 +396,7 @@ impl FaxToneRxDescriptor {
         }
         let mut dft = [0f32; ROWS];
         for (o, row) in dft[self.rows_lo..self.rows_hi].iter_mut().zip(&self.table[self.rows_lo..self.rows_hi]) {
-            *o = dot::<false>(x, row);
+            *o = dot(x, row);
         }
         dft
     }
@@ -771,7 +771,7 @@ impl FaxToneDetector {
         for (o, &s) in x.iter_mut().zip(block) {
             *o = s as f32;
         }
-        let energy = dot::<false>(&x, &x);
+        let energy = dot(&x, &x);
         let mut dft = [0f32; ROWS];
         if energy >= d.min_block_energy {
             dft = d.dft(&x);

@@ -1,14 +1,13 @@
-//! What the DSP kernels compiled twice share: whether the running CPU has
-//! AVX2 and FMA, and the arithmetic helpers their generic bodies use.
+//! What the DSP detectors' AVX2+FMA code shares: whether the running CPU
+//! has both, and the arithmetic helpers.
 //!
-//! A kernel is written once as an `#[inline(always)]` function generic
-//! over `const FMA: bool`; a portable caller instantiates it with `false`
-//! (plain multiply then add, the baseline x86-64 or any other target) and
-//! a `#[target_feature(enable = "avx2,fma")]` wrapper with `true` (fused
-//! multiply-add, eight-lane registers). The descriptor of each detector
-//! decides once, at construction, which copy runs ([`avx2_fma_available`]);
-//! `portable()` on a descriptor forces the first, so tests can compare the
-//! two.
+//! Two ways are in use. DTMF writes its receive path once, generic over
+//! `const FMA: bool` ([`madd`] fuses only when it is true), and compiles it
+//! twice: a portable copy and one inside `#[target_feature(enable =
+//! "avx2,fma")]`. The tone, fax and VAD detectors call one small kernel
+//! (intrinsics) by a flag. Either way the detector's descriptor decides
+//! once, at construction ([`avx2_fma_available`]), and `portable()` on a
+//! descriptor forces the plain code, so tests can compare the two.
 
 /// Whether the running CPU has both AVX2 and FMA (always false off x86-64).
 #[cfg(target_arch = "x86_64")]
@@ -39,11 +38,11 @@ pub fn lanes_sum(acc: &[f32; 8]) -> f32 {
 /// eight independent lanes (vectorises); elements past the last whole
 /// group of eight are ignored.
 #[inline(always)]
-pub fn dot<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     for (ca, cb) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
         for i in 0..8 {
-            acc[i] = madd::<FMA>(ca[i], cb[i], acc[i]);
+            acc[i] += ca[i] * cb[i];
         }
     }
     lanes_sum(&acc)
@@ -58,11 +57,8 @@ mod tests {
         let a: Vec<f32> = (0..80).map(|i| (i as f32 * 0.37).sin() * 1000.0).collect();
         let b: Vec<f32> = (0..80).map(|i| (i as f32 * 0.11).cos() * 300.0).collect();
         let plain: f64 = a.iter().zip(&b).map(|(x, y)| *x as f64 * *y as f64).sum();
-        let ours = dot::<false>(&a, &b) as f64;
+        let ours = dot(&a, &b) as f64;
         assert!((ours - plain).abs() <= plain.abs() * 1e-5 + 1e-2, "{ours} vs {plain}");
-        // The fused form rounds once, the plain one twice: equal to f32 precision.
-        let fused = dot::<true>(&a, &b) as f64;
-        assert!((fused - plain).abs() <= plain.abs() * 1e-5 + 1e-2, "{fused} vs {plain}");
         assert_eq!(madd::<false>(2.0, 3.0, 4.0), 10.0);
         assert_eq!(madd::<true>(2.0, 3.0, 4.0), 10.0);
         assert_eq!(lanes_sum(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]), 36.0);

@@ -59,11 +59,10 @@
 //!      that are not tonal. Tonal frames never count toward voice onset.
 //!
 //! Per-sample work is one multiply-add for quiet frames and five for
-//! active ones; nothing allocates after construction. The receive path is
-//! compiled twice, portable and for AVX2+FMA (the descriptor picks one at
-//! run time, [`VadDescriptor::portable`] forces the first); in the second
-//! the four lag products of a frame are 40 fused multiply-adds on whole
-//! registers. Both report the same events.
+//! active ones; nothing allocates after construction. On a CPU with
+//! AVX2+FMA (the descriptor decides once; [`VadDescriptor::portable`]
+//! forces the plain loops) the four lag products of a frame are 40 fused
+//! multiply-adds on whole registers. Both report the same events.
 //!
 //! # Answer detection
 //!
@@ -257,7 +256,7 @@ pub struct VadDescriptor {
     noise_residual_min: f32,
     steady_factor: f32,
     mismatch: f32,
-    /// Run the receiver compiled for AVX2+FMA (the CPU has both).
+    /// Run the AVX2+FMA lag-product kernel (the CPU has both).
     use_avx2_fma: bool,
 }
 
@@ -328,7 +327,7 @@ impl VadDescriptor {
         self
     }
 
-    /// Whether detectors using this descriptor run the AVX2+FMA path.
+    /// Whether detectors using this descriptor run the AVX2+FMA kernel.
     pub fn uses_avx2_fma(&self) -> bool {
         self.use_avx2_fma
     }
@@ -338,15 +337,17 @@ impl VadDescriptor {
 /// the 4 samples before the frame, then its 80. Each group of eight frame
 /// samples is multiplied with its four shifted copies, eight lanes per
 /// product; with AVX2 this is 40 fused multiply-adds on whole registers.
-#[inline(always)]
-fn lag_products<const FMA: bool>(xs: &[f32; LPC_ORDER + FRAME_SAMPLES]) -> [f32; LPC_ORDER] {
+#[inline]
+fn lag_products(xs: &[f32; LPC_ORDER + FRAME_SAMPLES], avx2_fma: bool) -> [f32; LPC_ORDER] {
     #[cfg(target_arch = "x86_64")]
-    if FMA {
-        // SAFETY: the FMA copy is only compiled into `Vad::rx_avx2_fma`,
-        // which runs only on a CPU with AVX2 and FMA.
+    if avx2_fma {
+        // SAFETY: callers pass `avx2_fma` from a descriptor, which sets it
+        // only when the running CPU reported AVX2 and FMA.
         #[allow(unsafe_code)]
         return unsafe { kernel::lag_products_avx2(xs) };
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = avx2_fma;
     const P: usize = LPC_ORDER;
     let mut acc = [[0f32; 8]; P];
     for g in (0..FRAME_SAMPLES).step_by(8) {
@@ -443,8 +444,7 @@ fn residual_ratio(e0: f64, e: f64) -> f32 {
 /// measure how well that (earlier) predictor does on this frame.
 // Matrix code reads best with indices.
 #[allow(clippy::needless_range_loop)]
-#[inline(always)]
-fn fit<const FMA: bool>(xs: &[f32; LPC_ORDER + FRAME_SAMPLES], r0: f32, prev: Option<&[f64; LPC_ORDER]>) -> FrameFit {
+fn fit(xs: &[f32; LPC_ORDER + FRAME_SAMPLES], r0: f32, prev: Option<&[f64; LPC_ORDER]>, avx2_fma: bool) -> FrameFit {
     const P: usize = LPC_ORDER;
     const N: usize = FRAME_SAMPLES;
     if r0 <= 0.0 {
@@ -453,7 +453,7 @@ fn fit<const FMA: bool>(xs: &[f32; LPC_ORDER + FRAME_SAMPLES], r0: f32, prev: Op
     // φ(i, j) = Σ_{n<N} x[n−i]·x[n−j]; x[n] is xs[n + P].
     let mut phi = [[0f64; P + 1]; P + 1];
     phi[0][0] = r0 as f64;
-    for (j, p) in lag_products::<FMA>(xs).into_iter().enumerate() {
+    for (j, p) in lag_products(xs, avx2_fma).into_iter().enumerate() {
         phi[0][j + 1] = p as f64;
         phi[j + 1][0] = p as f64;
     }
@@ -655,37 +655,7 @@ impl Vad {
     }
 
     /// Feed samples (any number); events go to `out`.
-    ///
-    /// Runs a copy of the receiver compiled for AVX2 and FMA when the CPU
-    /// has them (chosen once, in the descriptor), the portable one
-    /// otherwise; both compute the same thing to float rounding.
-    #[allow(unsafe_code)]
     pub fn rx(&mut self, samples: &[i16], out: &mut Vec<VadEvent>) {
-        #[cfg(target_arch = "x86_64")]
-        if self.desc.use_avx2_fma {
-            // SAFETY: `use_avx2_fma` is set only when the running CPU
-            // reported both AVX2 and FMA (`simd::avx2_fma_available`).
-            unsafe { self.rx_avx2_fma(samples, out) };
-            return;
-        }
-        self.rx_impl::<false>(samples, out)
-    }
-
-    /// [`Self::rx`] compiled for AVX2 and FMA.
-    ///
-    /// # Safety
-    /// The CPU must support AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    #[allow(unsafe_code)]
-    unsafe fn rx_avx2_fma(&mut self, samples: &[i16], out: &mut Vec<VadEvent>) {
-        self.rx_impl::<true>(samples, out)
-    }
-
-    /// The receiver; the per-frame work is inlined into it, so that each
-    /// copy is compiled for its CPU.
-    #[inline(always)]
-    fn rx_impl<const FMA: bool>(&mut self, samples: &[i16], out: &mut Vec<VadEvent>) {
         let mut s = samples;
         if self.fill > 0 {
             let n = (FRAME_SAMPLES - self.fill).min(s.len());
@@ -697,12 +667,12 @@ impl Vad {
             }
             let frame = self.buf;
             self.fill = 0;
-            self.frame::<FMA>(&frame, out);
+            self.frame(&frame, out);
         }
         let mut chunks = s.chunks_exact(FRAME_SAMPLES);
         for c in &mut chunks {
             if let Ok(frame) = <&[i16; FRAME_SAMPLES]>::try_from(c) {
-                self.frame::<FMA>(frame, out);
+                self.frame(frame, out);
             }
         }
         let rest = chunks.remainder();
@@ -731,8 +701,7 @@ impl Vad {
         self.pos = self.pos.saturating_add(total - frames * FRAME_SAMPLES as u64);
     }
 
-    #[inline(always)]
-    fn frame<const FMA: bool>(&mut self, frame: &[i16; FRAME_SAMPLES], out: &mut Vec<VadEvent>) {
+    fn frame(&mut self, frame: &[i16; FRAME_SAMPLES], out: &mut Vec<VadEvent>) {
         let start = self.pos;
         let end = start.saturating_add(FRAME_SAMPLES as u64);
         self.pos = end;
@@ -744,7 +713,7 @@ impl Vad {
         }
         self.hist.copy_from_slice(&xs[FRAME_SAMPLES..]);
         let cur = &xs[LPC_ORDER..];
-        let r0 = dot::<FMA>(cur, cur);
+        let r0 = dot(cur, cur);
         // Levels are compared as mean powers: no logarithm per frame.
         let power = r0 / FRAME_SAMPLES as f32;
         if self.floor_power.is_nan() {
@@ -755,7 +724,7 @@ impl Vad {
             self.pred = [None, self.pred[0]];
             (FrameClass::Quiet, true)
         } else {
-            let f = fit::<FMA>(&xs, r0, self.pred[1].as_ref());
+            let f = fit(&xs, r0, self.pred[1].as_ref(), d.use_avx2_fma);
             self.pred = [f.a, self.pred[0]];
             // A tone is predictable, and by the same predictor 20 ms later
             // (compared as residual ratios: no logarithms per frame).
@@ -1115,8 +1084,8 @@ mod tests {
             for (o, s) in xs.iter_mut().zip(w) {
                 *o = *s as f32;
             }
-            let r0 = dot::<false>(&xs[LPC_ORDER..], &xs[LPC_ORDER..]);
-            out.push(fit::<false>(&xs, r0, None).gain_db());
+            let r0 = dot(&xs[LPC_ORDER..], &xs[LPC_ORDER..]);
+            out.push(fit(&xs, r0, None, false).gain_db());
         }
         out
     }
@@ -1146,14 +1115,7 @@ mod tests {
                 (0..FRAME_SAMPLES).map(|n| xs[LPC_ORDER + n] as f64 * xs[LPC_ORDER + n - 1 - j] as f64).sum()
             });
             let r0: f64 = xs[LPC_ORDER..].iter().map(|&v| v as f64 * v as f64).sum();
-            let paths = [
-                lag_products::<false>(&xs),
-                if crate::dsp::simd::avx2_fma_available() {
-                    lag_products::<true>(&xs)
-                } else {
-                    lag_products::<false>(&xs)
-                },
-            ];
+            let paths = [lag_products(&xs, false), lag_products(&xs, crate::dsp::simd::avx2_fma_available())];
             for got in paths {
                 for (g, w) in got.iter().zip(want) {
                     assert!((*g as f64 - w).abs() <= r0 * 1e-5, "{g} vs {w}");
@@ -1171,8 +1133,8 @@ mod tests {
         for (o, s) in xs.iter_mut().zip(&t) {
             *o = *s as f32;
         }
-        let r0 = dot::<false>(&xs[LPC_ORDER..], &xs[LPC_ORDER..]);
-        let f = fit::<false>(&xs, r0, None);
+        let r0 = dot(&xs[LPC_ORDER..], &xs[LPC_ORDER..]);
+        let f = fit(&xs, r0, None, false);
         assert!(f.gain_db() > 30.0, "{f:?}");
         // The same tone later is predicted as well by this predictor.
         let later = tones(&[440.0, 480.0], -20.0, 3 * xs.len());
@@ -1180,18 +1142,18 @@ mod tests {
         for (o, s) in ys.iter_mut().zip(&later[2 * xs.len()..]) {
             *o = *s as f32;
         }
-        let r0y = dot::<false>(&ys[LPC_ORDER..], &ys[LPC_ORDER..]);
-        let g = fit::<false>(&ys, r0y, f.a.as_ref());
+        let r0y = dot(&ys[LPC_ORDER..], &ys[LPC_ORDER..]);
+        let g = fit(&ys, r0y, f.a.as_ref(), false);
         assert!(g.cross_gain_db().is_some_and(|c| c > 30.0), "{g:?}");
         let mut n = vec![0i16; xs.len()];
         NoiseGenerator::new(1, -30.0).tx(&mut n);
         for (o, s) in xs.iter_mut().zip(&n) {
             *o = *s as f32;
         }
-        let r0 = dot::<false>(&xs[LPC_ORDER..], &xs[LPC_ORDER..]);
-        let f = fit::<false>(&xs, r0, None);
+        let r0 = dot(&xs[LPC_ORDER..], &xs[LPC_ORDER..]);
+        let f = fit(&xs, r0, None, false);
         assert!(f.gain_db() < FLAT_GAIN_DB, "{f:?}");
-        assert_eq!(fit::<false>(&[0.0; LPC_ORDER + FRAME_SAMPLES], 0.0, None), FrameFit::default());
+        assert_eq!(fit(&[0.0; LPC_ORDER + FRAME_SAMPLES], 0.0, None, false), FrameFit::default());
     }
 
     #[test]
