@@ -189,11 +189,8 @@ pub(crate) async fn numbers(
     let sel = q.selection();
     let (total, numbers, recorded) = blocking(move || {
         let (total, numbers) = reader.campaign_results_page(&campaign, &sel)?;
-        // Whether the records hold any number of the campaign at all (a
-        // page of none counts them all).
-        let recorded = total > 0
-            || reader.campaign_results_page(&campaign, &NumberSelection { limit: Some(0), ..NumberSelection::ALL })?.0
-                > 0;
+        // Whether the records hold any number of the campaign at all.
+        let recorded = total > 0 || reader.campaign_summary(&campaign)?.numbers > 0;
         Ok::<_, QueryError>((total, numbers, recorded))
     })
     .await?;

@@ -762,11 +762,6 @@ pub(crate) fn dnc_lookup(conn: &Connection, number: &str) -> Result<Option<DncEn
     Ok(dnc_hits(conn, &key).map_err(QueryError::sqlite("look up the do-not-call list"))?.into_iter().next())
 }
 
-/// The whole do-not-call list, oldest first.
-pub(crate) fn dnc_list(conn: &Connection) -> Result<Vec<DncEntry>, QueryError> {
-    dnc_entries(conn, 0, None)
-}
-
 /// `limit` entries of the do-not-call list (all when `None`), oldest first,
 /// after skipping `offset`.
 pub(crate) fn dnc_entries(conn: &Connection, offset: u64, limit: Option<u64>) -> Result<Vec<DncEntry>, QueryError> {
@@ -823,11 +818,6 @@ impl RecordsReader {
     /// The do-not-call entry a number matches, if any.
     pub fn dnc_lookup(&self, number: &str) -> Result<Option<DncEntry>, QueryError> {
         self.with_conn(|conn| dnc_lookup(conn, number))
-    }
-
-    /// The do-not-call list, oldest first.
-    pub fn dnc_list(&self) -> Result<Vec<DncEntry>, QueryError> {
-        self.with_conn(dnc_list)
     }
 
     /// How many entries the do-not-call list has, and `limit` of them

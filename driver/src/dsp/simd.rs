@@ -4,8 +4,9 @@
 //! Two ways are in use. DTMF writes its receive path once, generic over
 //! `const FMA: bool` ([`madd`] fuses only when it is true), and compiles it
 //! twice: a portable copy and one inside `#[target_feature(enable =
-//! "avx2,fma")]`. The tone, fax and VAD detectors call one small kernel
-//! (intrinsics) by a flag. Either way the detector's descriptor decides
+//! "avx2,fma")]`. The tone, fax and VAD detectors call one kernel by a
+//! flag (the tones' is generic and compiled twice too; fax and VAD use
+//! intrinsics). Either way the detector's descriptor decides
 //! once, at construction ([`avx2_fma_available`]), and `portable()` on a
 //! descriptor forces the plain code, so tests can compare the two.
 
